@@ -1,3 +1,19 @@
-"""sklearn-ntk: Neural Tangent Kernel sketches and random features for scikit-learn."""
+"""sklearn-ntk: Neural Tangent Kernel sketches and random features for scikit-learn.
+
+Exact NTK/CNTK kernels, feature maps :math:`Z = \\varphi(X)` with :math:`ZZ^T \\approx` NTK
+(Zandieh et al., NeurIPS 2021), and ridge estimators on them.
+"""
+
+from .estimators import NTKSketchClassifier, NTKSketchRegressor
+from .feature_maps import NTKRandomFeatures, NTKSketch
+from .kernels import ntk_kernel
 
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "NTKRandomFeatures",
+    "NTKSketch",
+    "NTKSketchClassifier",
+    "NTKSketchRegressor",
+    "ntk_kernel",
+]

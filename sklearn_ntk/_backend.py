@@ -1,0 +1,36 @@
+"""Array namespace helpers: one code path for NumPy, CuPy, torch and ``array_api_strict``.
+
+Random parameters are always drawn on the host with NumPy (so every backend computes the same
+features for the same ``random_state``) and moved to the input's namespace/device when used.
+"""
+
+import numpy as np
+from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
+
+
+def namespace_of(*arrays):
+    """Return ``(xp, device)`` of the arrays, honouring scikit-learn's ``array_api_dispatch``."""
+    xp, _, device = get_namespace_and_device(*arrays)
+    return xp, device
+
+
+def to_device(xp, array, device, dtype=None):
+    """Copy a host NumPy parameter to namespace ``xp`` on ``device`` (optionally cast)."""
+    out = xp.asarray(np.ascontiguousarray(array), device=device)
+    if dtype is not None and out.dtype != dtype:
+        out = xp.astype(out, dtype)
+    return out
+
+
+def to_numpy(xp, array):
+    """Copy an array of namespace ``xp`` to a host NumPy array."""
+    return _convert_to_numpy(array, xp=xp)
+
+
+def complex_dtype_for(xp, real_dtype):
+    """complex64 for float32 input, complex128 otherwise."""
+    return xp.complex64 if real_dtype == xp.float32 else xp.complex128
+
+
+def is_complex(xp, array):
+    return array.dtype in (xp.complex64, xp.complex128)

@@ -1,0 +1,357 @@
+"""Feature maps whose inner products approximate the fully-connected ReLU NTK."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._backend import to_device
+from ._base import BaseFeatureMap, lone_column_weight, rademacher
+from ._polyfit import fit_dot_product_polynomial
+from ._sketches import draw_polysketch, draw_srht, draw_tensor_srht, polysketch_powers, srht, \
+    tensor_srht
+
+
+class NTKSketch(BaseFeatureMap):
+    r"""NTKSketch: polynomial sketch of the bias-free ReLU NTK (Zandieh et al. 2021, Alg. 1).
+
+    The depth-``L`` NTK of two inputs is :math:`\Theta^{(L)}(x, y) = \|x\|\|y\| K_L(t)` with
+    :math:`t = \langle x, y\rangle / \|x\|\|y\|`. ``fit`` approximates :math:`K_L` on
+    :math:`[-1, 1]` by :math:`\sum_{j=0}^q c_j t^j` with :math:`c_j \ge 0` and
+    :math:`\sum_j c_j = K_L(1)` (so :math:`\Theta(x, x)` is unbiased), and draws a PolySketch
+    :math:`S_j(\hat x) \approx \hat x^{\otimes j}` plus a final SRHT. The features are
+
+    .. math::
+
+        \varphi(x) = \big[\sqrt{c_0}\,\|x\|,\ \mathrm{Re}\,W,\ \mathrm{Im}\,W\big],\quad
+        W = \|x\|\ \mathrm{SRHT}\big(\oplus_{j} \sqrt{c_j}\, S_j(\hat x)\big),
+
+    so that :math:`E\langle\varphi(x), \varphi(y)\rangle = \|x\|\|y\|\sum_j c_j t^j`.
+    The degree-1 term :math:`c_1\langle x, y\rangle` needs no sketch: with
+    ``exact_linear=True`` it is output exactly as :math:`\sqrt{c_1}\,x` (``n_features``
+    columns) and removed from the sketched sum, which removes its share of the variance.
+    When the columns left for ``W`` are odd in number, the last column is a Rademacher projection
+    of the real and imaginary parts of :math:`\|x\| \oplus_j \sqrt{c_j} S_j(\hat x)`; every
+    real column then carries the same weight and the estimate stays unbiased. With
+    ``n_components=1`` that single column also carries the constant term.
+
+    Only the bias-free NTK has this form; for a bias use :class:`NTKRandomFeatures`.
+
+    Parameters
+    ----------
+    n_components : int, default=1024
+        Number of output features (exactly). Any value >= 1 gives an unbiased estimate; a
+        handful of columns gives a very noisy one.
+    depth : int, default=1
+        Number of hidden ReLU layers ``L``.
+    degree : int, default=8
+        Degree ``q`` of the polynomial approximation of :math:`K_L`.
+    sketch_dim : int, default=None
+        Output dimension ``m`` of each PolySketch; ``None`` means ``n_components``.
+    exact_linear : bool or "auto", default="auto"
+        Output the degree-1 term exactly (see above). ``"auto"`` does so when
+        ``n_features <= n_components // 4``, so that most columns remain for the sketch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every random draw (made in ``fit``, on the host).
+    max_memory : int, default=None
+        Bytes of intermediate arrays per transform batch; ``None`` uses scikit-learn's
+        ``working_memory`` setting.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (degree + 1,)
+        Non-negative polynomial coefficients :math:`c_j`.
+    exact_linear_ : bool
+        Whether the degree-1 term is output exactly.
+    fit_error_ : float
+        Maximum of :math:`|\sum_j c_j t^j - K_L(t)|` over :math:`[-1, 1]`; it bounds the bias
+        of the approximation relative to :math:`\|x\|\|y\|`.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` has string feature names.
+
+    References
+    ----------
+    A. Zandieh, I. Han, H. Avron, N. Shoham, C. Kim, J. Shin. *Scaling Neural Tangent Kernels via
+    Sketching and Random Features*. NeurIPS 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ntk import NTKSketch, ntk_kernel
+    >>> X = np.random.RandomState(0).randn(5, 3)
+    >>> Z = NTKSketch(n_components=512, depth=2, random_state=0).fit_transform(X)
+    >>> Z.shape
+    (5, 512)
+    """
+
+    _parameter_constraints = {
+        **BaseFeatureMap._parameter_constraints,
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "degree": [Interval(Integral, 1, None, closed="left")],
+        "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "exact_linear": ["boolean", StrOptions({"auto"})],
+    }
+
+    def __init__(self, n_components=1024, *, depth=1, degree=8, sketch_dim=None,
+                 exact_linear="auto", random_state=None, max_memory=None):
+        self.n_components = n_components
+        self.depth = depth
+        self.degree = degree
+        self.sketch_dim = sketch_dim
+        self.exact_linear = exact_linear
+        self.random_state = random_state
+        self.max_memory = max_memory
+
+    def _fit_params(self, rng, n_features):
+        self.coef_, self.fit_error_ = fit_dot_product_polynomial(
+            "ntk", self.degree, depth=self.depth, lower=-1.0)
+        exact_linear = self.exact_linear
+        if exact_linear == "auto":
+            exact_linear = n_features <= self.n_components // 4
+        if exact_linear and n_features + 3 > self.n_components:
+            raise ValueError(
+                f"exact_linear=True needs n_components >= n_features + 3 = {n_features + 3}, "
+                f"got n_components={self.n_components}.")
+        self.exact_linear_ = bool(exact_linear)
+        self._sketch_dim = self.n_components if self.sketch_dim is None else self.sketch_dim
+        self._polysketch = draw_polysketch(rng, n_features, self._sketch_dim, self.degree)
+        # Sketch only the degrees with a non-zero coefficient (and not an exact linear term).
+        first = 2 if self.exact_linear_ else 1
+        self._degrees = [j for j in range(first, self.degree + 1) if self.coef_[j] > 0]
+        n_concat = max(1, len(self._degrees)) * self._sketch_dim
+        # With a single output column the constant term joins the Rademacher column.
+        self._constant_in_lone = self.n_components == 1
+        n_sketched = self.n_components - 1 - (n_features if self.exact_linear_ else 0)
+        self._n_complex = max(n_sketched, 0) // 2
+        self._final = draw_srht(rng, n_concat, self._n_complex) if self._n_complex else None
+        self._lone = None
+        if self._constant_in_lone or n_sketched % 2:
+            self._lone = {"signs": rademacher(rng, 2 * n_concat + 1)}
+        return self.n_components
+
+    def _bytes_per_row(self, itemsize):
+        # a few complex arrays of width (number of degrees) * sketch_dim dominate
+        n_concat = max(1, len(self._degrees)) * self._sketch_dim
+        return 2 * itemsize * (3 * n_concat + self.degree * self._sketch_dim
+                               + self.n_features_in_)
+
+    def _transform_batch(self, xp, X, device):
+        norms = xp.linalg.vector_norm(X, axis=1, keepdims=True)
+        unit = X / xp.where(norms > 0, norms, xp.ones_like(norms))
+        constant = math.sqrt(self.coef_[0]) * norms
+        columns = [] if self._constant_in_lone else [constant]
+        if self.exact_linear_:
+            columns.append(math.sqrt(self.coef_[1]) * X)
+        if self._degrees:
+            powers = polysketch_powers(xp, unit, self._polysketch, device)
+            stacked = xp.concat([math.sqrt(self.coef_[j]) * powers[j - 1]
+                                 for j in self._degrees], axis=-1) * norms
+        else:  # a constant polynomial: nothing to sketch
+            stacked = xp.zeros((X.shape[0], self._sketch_dim), dtype=X.dtype, device=device)
+        weight = 1.0 if self._lone is None else lone_column_weight(self._n_complex)
+        if self._n_complex:
+            W = srht(xp, stacked, self._final, device) * math.sqrt(weight)
+            columns += [xp.real(W), xp.imag(W)]
+        if self._lone is not None:
+            signs = to_device(xp, self._lone["signs"], device, dtype=X.dtype)
+            half = stacked.shape[1]
+            lone = (xp.real(stacked) @ signs[:half] + xp.imag(stacked) @ signs[half:2 * half])
+            if self._constant_in_lone:
+                lone = lone + constant[:, 0] * signs[2 * half]
+            columns.append(math.sqrt(1.0 - weight) * lone[:, None])
+        return xp.concat([xp.astype(c, X.dtype) for c in columns], axis=1)
+
+
+def _draw_arccos_weights(rng, n_in, n_out, leverage):
+    """Gaussian directions, or leverage-score directions with their importance weights.
+
+    Leverage sampling draws :math:`w` from :math:`p(w) \\propto \\|w\\|^2 N(w; 0, I)`: a uniform
+    direction with radius :math:`\\chi_{d+2}`; the weight :math:`\\sqrt{d}/\\|w\\|` makes
+    :math:`E_p[\\,\\mathrm{weight}^2\\, f(w)] = E_N[f(w)]` for every ``f``.
+    """
+    G = rng.standard_normal((n_in, n_out))
+    if not leverage:
+        return G, None
+    radius = np.sqrt(rng.chisquare(n_in + 2, size=n_out))
+    G *= radius / np.linalg.norm(G, axis=0)
+    return G, math.sqrt(n_in) / radius
+
+
+class NTKRandomFeatures(BaseFeatureMap):
+    r"""Random features of the ReLU NTK (or NNGP) of any depth and bias (Zandieh et al. 2021).
+
+    With :math:`\Phi_1(z) = \sqrt{2/m_1}\,\mathrm{ReLU}(W^T z)` (order-1 arc-cosine features,
+    :math:`E\langle\Phi_1(z),\Phi_1(z')\rangle = \|z\|\|z'\|\kappa_1(\rho)`) and
+    :math:`\Phi_0(z) = \sqrt{2/m_0}\,1[W'^T z > 0]` (order 0, :math:`\approx\kappa_0(\rho)`), start
+    from :math:`\nu = \psi = [x, \beta]` and for each layer
+
+    .. math::
+
+        a = \Phi_0(\nu),\quad \nu \leftarrow [\Phi_1(\nu), \beta],\quad
+        \psi \leftarrow [\nu,\ \mathrm{TensorSRHT}(\psi, a)].
+
+    Then :math:`E\langle\nu(x),\nu(y)\rangle = \Sigma^{(L)}(x, y)` (NNGP) and
+    :math:`\langle\psi(x),\psi(y)\rangle \approx \Theta^{(L)}(x, y)` (NTK); the complex
+    TensorSRHT block is output as its real and imaginary parts. The ``bias`` column is left out
+    when :math:`\beta = 0`.
+
+    Parameters
+    ----------
+    n_components : int, default=1024
+        Number of output features (exactly). Below ``3`` (``4`` with a bias) the two blocks do
+        not fit side by side; they are then built with width 1 and compressed by an unbiased
+        Rademacher projection (very noisy, but still an estimate of the right kernel).
+    depth : int, default=1
+        Number of hidden ReLU layers ``L``.
+    bias : float, default=0.0
+        Bias standard deviation :math:`\beta \ge 0` of the network.
+    kind : {"ntk", "nngp"}, default="ntk"
+        Which kernel the features approximate.
+    sketch_components : int, default=None
+        Complex width :math:`m_s` of the TensorSRHT block (``kind="ntk"``); it fills
+        :math:`2 m_s` output columns, the order-1 features the rest:
+        :math:`m_1 = n_{components} - 2 m_s - [\beta > 0]`. ``None`` means
+        ``n_components // 4`` (half of the columns to each part).
+    arccos_order0_components : int, default=None
+        Width :math:`m_0` of the order-0 features of each layer; ``None`` means :math:`m_1`.
+    leverage_sampling : bool, default=False
+        Draw the order-1 directions from the leverage-score distribution
+        :math:`p(w) \propto \|w\|^2 N(w; 0, I)` (exactly: uniform direction, radius
+        :math:`\chi_{d+2}`) with importance weights; this is the variant with the spectral
+        approximation guarantee.
+    random_state : int, RandomState instance or None, default=None
+    max_memory : int, default=None
+        Bytes of intermediates per transform batch (``None``: ``working_memory``).
+
+    Attributes
+    ----------
+    n_arccos_components_ : int
+        :math:`m_1`.
+    n_sketch_components_ : int
+        :math:`m_s` (0 for ``kind="nngp"``).
+    n_features_in_ : int
+
+    References
+    ----------
+    A. Zandieh et al. *Scaling Neural Tangent Kernels via Sketching and Random Features*,
+    NeurIPS 2021; I. Han et al. *Random Features for the Neural Tangent Kernel*, 2021.
+    """
+
+    _parameter_constraints = {
+        **BaseFeatureMap._parameter_constraints,
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "bias": [Interval(Real, 0, None, closed="left")],
+        "kind": [StrOptions({"ntk", "nngp"})],
+        "sketch_components": [Interval(Integral, 1, None, closed="left"), None],
+        "arccos_order0_components": [Interval(Integral, 1, None, closed="left"), None],
+        "leverage_sampling": ["boolean"],
+    }
+
+    def __init__(self, n_components=1024, *, depth=1, bias=0.0, kind="ntk",
+                 sketch_components=None, arccos_order0_components=None,
+                 leverage_sampling=False, random_state=None, max_memory=None):
+        self.n_components = n_components
+        self.depth = depth
+        self.bias = bias
+        self.kind = kind
+        self.sketch_components = sketch_components
+        self.arccos_order0_components = arccos_order0_components
+        self.leverage_sampling = leverage_sampling
+        self.random_state = random_state
+        self.max_memory = max_memory
+
+    def _split_components(self):
+        has_bias = self.bias > 0
+        if self.kind == "nngp":
+            m1 = self.n_components - has_bias
+            if m1 < 1:
+                raise ValueError(
+                    f"n_components={self.n_components} is too small: with bias > 0 the NNGP "
+                    "features need at least 2 columns.")
+            return m1, 0
+        if self.n_components < 3 + has_bias:
+            # Too few columns for the two blocks: build minimal blocks and compress them
+            # (see _fit_params); sketch_components cannot be honoured here.
+            if self.sketch_components is not None:
+                raise ValueError(
+                    f"sketch_components={self.sketch_components} does not fit in "
+                    f"n_components={self.n_components}: at least {3 + has_bias} columns "
+                    "are needed to output the blocks separately.")
+            return 1, 1
+        ms = self.sketch_components
+        if ms is None:
+            ms = max(1, self.n_components // 4)
+        m1 = self.n_components - has_bias - 2 * ms
+        if m1 < 1:
+            raise ValueError(
+                f"sketch_components={ms} leaves no order-1 features: 2 * sketch_components "
+                f"must be at most n_components - {1 + has_bias} = "
+                f"{self.n_components - 1 - has_bias}.")
+        return m1, ms
+
+    def _fit_params(self, rng, n_features):
+        m1, ms = self._split_components()
+        m0 = self.arccos_order0_components or m1
+        self.n_arccos_components_, self.n_sketch_components_ = m1, ms
+        has_bias = self.bias > 0
+        self._layers = []
+        nu_dim = psi_dim = n_features + has_bias
+        for _ in range(self.depth):
+            W1, lev = _draw_arccos_weights(rng, nu_dim, m1, self.leverage_sampling)
+            layer = {"W1": W1, "scale1": math.sqrt(2.0 / m1) * (lev if lev is not None else 1.0)}
+            if self.kind == "ntk":
+                layer["W0"] = rng.standard_normal((nu_dim, m0))
+                layer["tensor"] = draw_tensor_srht(rng, psi_dim, m0, ms)
+            self._layers.append(layer)
+            nu_dim = m1 + has_bias
+            psi_dim = nu_dim + ms
+        self._m0 = m0
+        self._compress = None
+        width = (m1 + has_bias) + (2 * ms if self.kind == "ntk" else 0)
+        if width > self.n_components:
+            # Unbiased compression: each column (g . u) / sqrt(n) with Rademacher g.
+            self._compress = rademacher(rng, (width, self.n_components)) / math.sqrt(
+                self.n_components)
+        return self.n_components
+
+    def _bytes_per_row(self, itemsize):
+        width = self.n_arccos_components_ + self._m0 + self.n_features_in_
+        return itemsize * (4 * width + 8 * (self.n_arccos_components_
+                                            + self.n_sketch_components_ + 1))
+
+    def _transform_batch(self, xp, X, device):
+        dtype = X.dtype
+        n = X.shape[0]
+        bias_col = (None if self.bias == 0
+                    else xp.full((n, 1), self.bias, dtype=dtype, device=device))
+
+        def with_bias(A):
+            return A if bias_col is None else xp.concat([A, bias_col], axis=1)
+
+        nu = with_bias(X)
+        psi = nu  # real at the input layer; [nu, complex sketch] afterwards
+        m0 = self._m0
+        for layer in self._layers:
+            if self.kind == "ntk":
+                W0 = to_device(xp, layer["W0"], device, dtype)
+                a = xp.astype(nu @ W0 > 0, dtype) * math.sqrt(2.0 / m0)
+            W1 = to_device(xp, layer["W1"], device, dtype)
+            scale1 = layer["scale1"]
+            if not isinstance(scale1, float):
+                scale1 = to_device(xp, scale1, device, dtype)
+            nu = with_bias(xp.maximum(nu @ W1, xp.zeros((), dtype=dtype)) * scale1)
+            if self.kind == "ntk":
+                sketch = tensor_srht(xp, psi, a, layer["tensor"], device)
+                psi_parts = (nu, sketch)
+                psi = xp.concat([xp.astype(nu, sketch.dtype), sketch], axis=1)
+        if self.kind == "nngp":
+            out = nu
+        else:
+            nu, sketch = psi_parts
+            out = xp.concat([nu, xp.astype(xp.real(sketch), dtype),
+                             xp.astype(xp.imag(sketch), dtype)], axis=1)
+        if self._compress is not None:
+            out = out @ to_device(xp, self._compress, device, dtype)
+        return out
