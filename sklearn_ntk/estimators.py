@@ -66,9 +66,99 @@ class _BaseFeatureRidge(BaseEstimator):
         self._X_fit = X
         return X, y
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        return tags
+
+class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge):
+    """Regressor half of the estimators: fit/predict given ``_make_feature_map``."""
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the feature map and the ridge model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X, y = self._validate_X_y(X, y, multi_output=True, y_numeric=True)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        Y = np.asarray(y, dtype=np.float64)
+        single = Y.ndim == 1
+        solution = self._fit_targets(Y[:, None] if single else Y, sample_weight)
+        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
+        self.coef_ = solution.coef[:, 0] if single else solution.coef.T
+        self.intercept_ = float(solution.intercept[0]) if single else solution.intercept
+        return self
+
+    def predict(self, X):
+        """Predict with the fitted ridge model on the features of ``X``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        scores = self._scores(X)
+        return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
+
+
+class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
+    """Classifier half of the estimators: centred one-hot ridge given ``_make_feature_map``."""
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on centred one-hot targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X, y = self._validate_X_y(X, y)
+        check_classification_targets(y)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        binarizer = LabelBinarizer().fit(y)
+        self.classes_ = binarizer.classes_
+        k = len(self.classes_)
+        if k == 1:
+            Y = np.zeros((X.shape[0], 1))
+        else:
+            onehot = (np.asarray(y)[:, None] == self.classes_[None, :]).astype(np.float64)
+            Y = onehot - 1.0 / k
+        solution = self._fit_targets(Y, sample_weight)
+        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
+        self.coef_ = solution.coef.T
+        self.intercept_ = solution.intercept
+        return self
+
+    def decision_function(self, X):
+        """Regression scores per class; for two classes, ``score[1] - score[0]``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+        """
+        scores = self._scores(X)
+        if len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]
+        if len(self.classes_) == 1:
+            return scores[:, 0]
+        return scores
+
+    def predict(self, X):
+        """Class with the largest score."""
+        scores = self._scores(X)
+        if len(self.classes_) == 1:
+            return np.repeat(self.classes_, scores.shape[0])
+        return self.classes_[np.argmax(scores, axis=1)]
 
 
 _FEATURE_MAP_PARAMS = {
@@ -130,7 +220,7 @@ _COMMON_DOC = """
 """
 
 
-class NTKSketchRegressor(_NTKFeatureMixin, MultiOutputMixin, RegressorMixin, _BaseFeatureRidge):
+class NTKSketchRegressor(_NTKFeatureMixin, FeatureRidgeRegressor):
     __doc__ = """Ridge regression on NTK sketch / random features: approximate NTK regression.
 
     Fits :math:`\\min_w \\|Zw - y\\|^2 + \\alpha\\|w\\|^2` on :math:`Z = \\varphi(X)` with
@@ -182,42 +272,7 @@ class NTKSketchRegressor(_NTKFeatureMixin, MultiOutputMixin, RegressorMixin, _Ba
         self.random_state = random_state
         self.max_memory = max_memory
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the feature map and the ridge model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        self._validate_params()
-        X, y = self._validate_X_y(X, y, multi_output=True, y_numeric=True)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        Y = np.asarray(y, dtype=np.float64)
-        single = Y.ndim == 1
-        solution = self._fit_targets(Y[:, None] if single else Y, sample_weight)
-        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
-        self.coef_ = solution.coef[:, 0] if single else solution.coef.T
-        self.intercept_ = float(solution.intercept[0]) if single else solution.intercept
-        return self
-
-    def predict(self, X):
-        """Predict with the fitted ridge model on the features of ``X``.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-        """
-        scores = self._scores(X)
-        return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
-
-
-class NTKSketchClassifier(_NTKFeatureMixin, ClassifierMixin, _BaseFeatureRidge):
+class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
     __doc__ = """Classification by ridge regression of centred one-hot targets on NTK features.
 
     As in Zandieh et al. (2021): targets are the class indicators minus ``1/k`` (k classes),
@@ -261,55 +316,3 @@ class NTKSketchClassifier(_NTKFeatureMixin, ClassifierMixin, _BaseFeatureRidge):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.max_memory = max_memory
-
-    def fit(self, X, y, sample_weight=None):
-        """Fit on centred one-hot targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        self._validate_params()
-        X, y = self._validate_X_y(X, y)
-        check_classification_targets(y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        binarizer = LabelBinarizer().fit(y)
-        self.classes_ = binarizer.classes_
-        k = len(self.classes_)
-        if k == 1:
-            Y = np.zeros((X.shape[0], 1))
-        else:
-            onehot = (np.asarray(y)[:, None] == self.classes_[None, :]).astype(np.float64)
-            Y = onehot - 1.0 / k
-        solution = self._fit_targets(Y, sample_weight)
-        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
-        self.coef_ = solution.coef.T
-        self.intercept_ = solution.intercept
-        return self
-
-    def decision_function(self, X):
-        """Regression scores per class; for two classes, ``score[1] - score[0]``.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-        """
-        scores = self._scores(X)
-        if len(self.classes_) == 2:
-            return scores[:, 1] - scores[:, 0]
-        if len(self.classes_) == 1:
-            return scores[:, 0]
-        return scores
-
-    def predict(self, X):
-        """Class with the largest score."""
-        scores = self._scores(X)
-        if len(self.classes_) == 1:
-            return np.repeat(self.classes_, scores.shape[0])
-        return self.classes_[np.argmax(scores, axis=1)]
