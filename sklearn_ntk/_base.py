@@ -18,11 +18,17 @@ def float_dtypes(xp):
     return [xp.float64, xp.float32]
 
 
+DEFAULT_MAX_MEMORY = 256 * 2**20
+
+
 def rows_per_batch(bytes_per_row, max_memory):
-    """Rows that fit in ``max_memory`` bytes of intermediates (``None``: scikit-learn's
-    ``working_memory`` setting, in MiB)."""
+    """Rows that fit in ``max_memory`` bytes of intermediates.
+
+    ``None`` means 256 MiB, or scikit-learn's ``working_memory`` if that is smaller: batches
+    much larger than that run slower, not faster (the FFTs and products are memory-bound).
+    """
     if max_memory is None:
-        max_memory = get_config()["working_memory"] * 2**20
+        max_memory = min(DEFAULT_MAX_MEMORY, get_config()["working_memory"] * 2**20)
     return max(1, int(max_memory // max(bytes_per_row, 1)))
 
 

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ._backend import is_complex, to_device
+from ._backend import fft_last, is_complex, rfft_last, to_device
 
 # --------------------------------------------------------------------------- SRHT
 
@@ -46,9 +46,9 @@ def _sampled_fft(xp, U, params, device):
                       else (xp.float32 if U.dtype == xp.complex64 else xp.float64))
     indices = params["indices"]
     if is_complex(xp, U):
-        spectrum = xp.fft.fft(U * signs, axis=-1)
+        spectrum = fft_last(xp, U * signs)
         return xp.take(spectrum, to_device(xp, indices, device), axis=-1)
-    spectrum = xp.fft.rfft(U * signs, axis=-1)
+    spectrum = rfft_last(xp, U * signs)
     mirrored = indices > n // 2
     half_index = np.where(mirrored, n - indices, indices)
     picked = xp.take(spectrum, to_device(xp, half_index, device), axis=-1)

@@ -216,7 +216,8 @@ _COMMON_DOC = """
     random_state : int, RandomState instance or None, default=None
         Seeds the feature map.
     max_memory : int, default=None
-        Bytes of intermediates per featurisation batch (``None``: ``working_memory``).
+        Bytes of intermediates per featurisation batch (``None``: 256 MiB, or
+        ``working_memory`` when smaller).
 """
 
 

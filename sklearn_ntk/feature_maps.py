@@ -55,8 +55,8 @@ class NTKSketch(BaseFeatureMap):
     random_state : int, RandomState instance or None, default=None
         Seeds every random draw (made in ``fit``, on the host).
     max_memory : int, default=None
-        Bytes of intermediate arrays per transform batch; ``None`` uses scikit-learn's
-        ``working_memory`` setting.
+        Bytes of intermediate arrays per transform batch; ``None`` means 256 MiB, or
+        scikit-learn's ``working_memory`` when that is smaller.
 
     Attributes
     ----------
@@ -223,7 +223,8 @@ class NTKRandomFeatures(BaseFeatureMap):
         approximation guarantee.
     random_state : int, RandomState instance or None, default=None
     max_memory : int, default=None
-        Bytes of intermediates per transform batch (``None``: ``working_memory``).
+        Bytes of intermediates per transform batch (``None``: 256 MiB, or
+        ``working_memory`` when smaller).
 
     Attributes
     ----------
