@@ -48,14 +48,12 @@ def _sampled_fft(xp, U, params, device):
     if is_complex(xp, U):
         spectrum = fft_last(xp, U * signs)
         return xp.take(spectrum, to_device(xp, indices, device), axis=-1)
-    spectrum = rfft_last(xp, U * signs)
-    mirrored = indices > n // 2
-    half_index = np.where(mirrored, n - indices, indices)
-    picked = xp.take(spectrum, to_device(xp, half_index, device), axis=-1)
-    if not np.any(mirrored):
-        return picked
-    flip = to_device(xp, mirrored, device)
-    return xp.where(flip, xp.conj(picked), picked)
+    half = rfft_last(xp, U * signs)
+    # Rebuild the full spectrum from the half one, (Fv)_{n-k} = conj((Fv)_k): O(n) per row,
+    # cheaper than fixing up the m sampled entries when m > n.
+    mirrored = xp.conj(xp.flip(half[..., 1:(n + 1) // 2], axis=-1))
+    spectrum = xp.concat([half, mirrored], axis=-1)
+    return xp.take(spectrum, to_device(xp, indices, device), axis=-1)
 
 
 def srht(xp, U, params, device=None):
@@ -83,11 +81,6 @@ def tensor_srht(xp, U, V, params, device=None):
     m = params["left"]["indices"].shape[0]
     return (_sampled_fft(xp, U, params["left"], device)
             * _sampled_fft(xp, V, params["right"], device)) * (1.0 / math.sqrt(m))
-
-
-def tensor_srht_from_sampled(left_sampled, right_sampled, n_out):
-    """TensorSRHT from precomputed ``(F D u)[P]`` factors (lets a tree reuse its FFTs)."""
-    return left_sampled * right_sampled * (1.0 / math.sqrt(n_out))
 
 
 # --------------------------------------------------------------------------- PolySketch
@@ -147,12 +140,12 @@ def polysketch_powers(xp, X, params, device=None):
             n_right = max(0, needed - size)
             left_sampled = [_sampled_fft(xp, left[r], node_params["left"], device)
                             for r in range(n_left + 1)]
+            # the 1/sqrt(m) of the TensorSRHT goes on the (fewer, often one-row) right factors
             right_sampled = [_sampled_fft(xp, right[r], node_params["right"], device)
-                             for r in range(n_right + 1)]
+                             * (1.0 / math.sqrt(n_out)) for r in range(n_right + 1)]
             node_out = []
             for r in range(needed + 1):
-                node_out.append(tensor_srht_from_sampled(
-                    left_sampled[min(r, size)], right_sampled[max(0, r - size)], n_out))
+                node_out.append(left_sampled[min(r, size)] * right_sampled[max(0, r - size)])
             next_outputs.append(node_out)
         outputs = next_outputs
         size *= 2

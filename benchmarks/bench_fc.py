@@ -1,0 +1,152 @@
+"""Fully-connected NTK benchmarks (foundation issue).
+
+(a) relative Frobenius error ||ZZ^T - K||_F / ||K||_F of NTKSketch and NTKRandomFeatures against
+    the exact ntk_kernel, n = 300 standard-normal rows, d = 16, depths 1-3, 3 seeds;
+(b) transform throughput at n = 10,000, d = 384, n_components = 4096, side by side with
+    scikit-learn's PolynomialCountSketch(n_components=4096, degree=2);
+(c) end to end on a real regression dataset (ggplot2 diamonds, log price): exact ntk_kernel +
+    KernelRidge vs NTKSketchRegressor at equal n, then the sketch on the full training set.
+
+Run: ``python benchmarks/bench_fc.py [--quick]``; it prints Markdown for benchmarks/RESULTS.md.
+"""
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+from sklearn.kernel_approximation import PolynomialCountSketch
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_ntk import NTKRandomFeatures, NTKSketch, NTKSketchRegressor, ntk_kernel
+
+
+def relative_error(Z, K):
+    return np.linalg.norm(Z @ Z.T - K) / np.linalg.norm(K)
+
+
+def error_curve(components, depths=(1, 2, 3), seeds=(0, 1, 2)):
+    print("## (a) Approximation error vs n_components (n=300, d=16, mean of 3 seeds)\n")
+    print("| map | depth | " + " | ".join(str(c) for c in components) + " |")
+    print("|---|---|" + "---|" * len(components))
+    for name, make in [("NTKSketch", lambda c, L, s: NTKSketch(c, depth=L, random_state=s)),
+                       ("NTKRandomFeatures",
+                        lambda c, L, s: NTKRandomFeatures(c, depth=L, random_state=s))]:
+        for depth in depths:
+            row = []
+            for c in components:
+                errors = []
+                for seed in seeds:
+                    X = np.random.default_rng(1000 + seed).standard_normal((300, 16))
+                    K = ntk_kernel(X, depth=depth)
+                    errors.append(relative_error(make(c, depth, seed).fit_transform(X), K))
+                row.append(np.mean(errors))
+            print(f"| {name} | {depth} | " + " | ".join(f"{e:.4f}" for e in row) + " |")
+    print()
+
+
+def best_of(function, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def throughput(n=10_000, d=384, n_components=4096, repeat=2):
+    print(f"## (b) Transform throughput, n={n}, d={d}, n_components={n_components} "
+          f"(best of {repeat}, same run)\n")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    maps = [
+        ("PolynomialCountSketch(degree=2) [scikit-learn]",
+         PolynomialCountSketch(n_components=n_components, degree=2, random_state=0)),
+        ("NTKSketch(depth=2, degree=8)", NTKSketch(n_components, depth=2, random_state=0)),
+        ("NTKSketch(depth=2, degree=4)", NTKSketch(n_components, depth=2, degree=4,
+                                                   random_state=0)),
+        ("NTKRandomFeatures(depth=2)", NTKRandomFeatures(n_components, depth=2,
+                                                         random_state=0)),
+    ]
+    print("| feature map | dtype | rows/s | ratio to PolynomialCountSketch |")
+    print("|---|---|---|---|")
+    for dtype in (np.float64, np.float32):
+        Xd = X.astype(dtype)
+        base = None
+        for name, est in maps:
+            est.fit(Xd[:10])
+            seconds = best_of(lambda: est.transform(Xd), repeat)
+            rate = n / seconds
+            base = base or rate
+            print(f"| {name} | {np.dtype(dtype).name} | {rate:,.0f} | {rate / base:.3f} |")
+    print()
+
+
+def end_to_end(n_exact, depth=2, n_components=4096, seed=0):
+    from sklearn_ntk.datasets import load_diamonds
+
+    X, y = load_diamonds(return_X_y=True)
+    X_train_full, X_test, y_train_full, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=seed)
+    scaler = StandardScaler().fit(X_train_full)
+    X_train_full, X_test = scaler.transform(X_train_full), scaler.transform(X_test)
+    alphas = np.logspace(-3, 2, 11)
+    print(f"## (c) End to end on ggplot2 `diamonds` (log price; {X.shape[1]} features; "
+          f"{X_test.shape[0]} test rows), depth {depth}\n")
+    print("| method | n_train | alpha | test R^2 | fit + predict time (s) |")
+    print("|---|---|---|---|---|")
+
+    rng = np.random.default_rng(seed)
+    subset = rng.choice(X_train_full.shape[0], n_exact, replace=False)
+    X_sub, y_sub = X_train_full[subset], y_train_full[subset]
+    # exact: alpha chosen on a validation split of the subset, then refit on the subset
+    X_fit, X_val, y_fit, y_val = train_test_split(X_sub, y_sub, test_size=0.2,
+                                                  random_state=seed)
+    K_fit, K_val = ntk_kernel(X_fit, depth=depth), ntk_kernel(X_val, X_fit, depth=depth)
+    y_mean = y_fit.mean()
+    val_scores = [r2_score(y_val, KernelRidge(alpha=a, kernel="precomputed")
+                           .fit(K_fit, y_fit - y_mean).predict(K_val) + y_mean)
+                  for a in alphas]
+    alpha_exact = float(alphas[int(np.argmax(val_scores))])
+    start = time.perf_counter()
+    K = ntk_kernel(X_sub, depth=depth)
+    model = KernelRidge(alpha=alpha_exact, kernel="precomputed").fit(K, y_sub - y_sub.mean())
+    pred = model.predict(ntk_kernel(X_test, X_sub, depth=depth)) + y_sub.mean()
+    t_exact = time.perf_counter() - start
+    print(f"| exact NTK + KernelRidge | {n_exact} | {alpha_exact:.3g} | "
+          f"{r2_score(y_test, pred):.4f} | {t_exact:.2f} |")
+
+    for X_tr, y_tr in [(X_sub, y_sub), (X_train_full, y_train_full)]:
+        start = time.perf_counter()
+        model = NTKSketchRegressor(n_components=n_components, depth=depth, alphas=alphas,
+                                   random_state=seed).fit(X_tr, y_tr)
+        pred = model.predict(X_test)
+        elapsed = time.perf_counter() - start
+        print(f"| NTKSketchRegressor({n_components}), GCV alpha | {X_tr.shape[0]} | "
+              f"{model.alpha_:.3g} | {r2_score(y_test, pred):.4f} | {elapsed:.2f} |")
+    print()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", choices=["a", "b", "c"], default=None)
+    args = parser.parse_args()
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, NumPy {np.__version__}\n")
+    if args.only in (None, "a"):
+        error_curve([256, 4096] if args.quick else [256, 512, 1024, 2048, 4096])
+    if args.only in (None, "b"):
+        throughput(n=1000 if args.quick else 10_000, repeat=1 if args.quick else 2)
+    if args.only in (None, "c"):
+        end_to_end(n_exact=1000 if args.quick else 6000,
+                   n_components=512 if args.quick else 4096)
+
+
+if __name__ == "__main__":
+    main()
