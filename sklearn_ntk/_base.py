@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import namespace_of
+from ._dask import is_dask_array, map_rows, output_float_dtype
 
 
 def float_dtypes(xp):
@@ -61,6 +62,8 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : object
         """
         self._validate_params()
+        if is_dask_array(X):  # only the width is needed: no pass over the data
+            X = np.zeros((1, X.shape[1]), dtype=output_float_dtype(X.dtype))
         xp, _ = namespace_of(X)
         X = validate_data(self, X, dtype=float_dtypes(xp))
         rng = check_random_state(self.random_state)
@@ -74,7 +77,8 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ----------
         X : array-like of shape (n_samples, n_features)
             NumPy or any array-API array (CuPy, torch, ...) when scikit-learn's
-            ``array_api_dispatch`` is enabled; float32 input gives float32 features.
+            ``array_api_dispatch`` is enabled; float32 input gives float32 features. A dask
+            array gives a lazy dask array (``map_blocks`` over row chunks).
 
         Returns
         -------
@@ -82,6 +86,13 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Same namespace and device as ``X``.
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input.")
+            return map_rows(self.transform, X, self._n_features_out,
+                            output_float_dtype(X.dtype))
         xp, device = namespace_of(X)
         X = validate_data(self, X, dtype=float_dtypes(xp), reset=False)
         itemsize = 4 if X.dtype == xp.float32 else 8

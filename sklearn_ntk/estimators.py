@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._dask import is_dask_array, output_float_dtype
 from ._ridge import RidgeStatistics, solve_ridge
 from .feature_maps import NTKRandomFeatures, NTKSketch
 
@@ -16,10 +17,14 @@ from .feature_maps import NTKRandomFeatures, NTKSketch
 class _BaseFeatureRidge(BaseEstimator):
     """Feature map + ridge solved from float64 sufficient statistics.
 
-    Subclasses define ``_make_feature_map()``. Fitting transforms ``X`` in row batches (the
-    feature map's memory budget), accumulates :class:`~sklearn_ntk._ridge.RidgeStatistics`
-    and solves once; with several ``alphas`` one eigendecomposition of the Gram matrix gives
-    the generalised cross-validation score of each.
+    Subclasses define ``_make_feature_map()``; the regressor/classifier halves define how
+    targets become the float64 matrix ``Y`` (``_init_targets``/``_targets``) and store the
+    solution (``_set_solution``). ``fit`` transforms ``X`` in row batches (the feature map's
+    memory budget), accumulates :class:`~sklearn_ntk._ridge.RidgeStatistics` and solves once;
+    ``partial_fit`` merges the statistics of each batch (so one pass of ``partial_fit`` equals
+    ``fit``); on Dask input the statistics of the chunks are tree-reduced by dask.
+    With several ``alphas`` one eigendecomposition of the Gram matrix gives the generalised
+    cross-validation score of each.
     """
 
     _parameter_constraints = {
@@ -40,19 +45,108 @@ class _BaseFeatureRidge(BaseEstimator):
                 f"got {self.alphas!r}.")
         return alphas
 
-    def _fit_targets(self, Y, sample_weight):
-        """Fit the feature map on X and the ridge on float64 targets ``Y`` (n, t)."""
-        alphas = self._check_alphas()
-        X = self._X_fit
-        del self._X_fit
-        self.feature_map_ = clone(self._make_feature_map()).fit(X)
+    def _chunk_statistics(self, X, y, sample_weight):
+        """Statistics of one validated chunk of rows."""
         Z = self.feature_map_.transform(X)
-        stats = RidgeStatistics.from_chunk(Z, Y, sample_weight)
-        solution = solve_ridge(stats, alphas, fit_intercept=self.fit_intercept)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return RidgeStatistics.from_chunk(Z, self._targets(y), sample_weight)
+
+    def _solve(self, stats):
+        solution = solve_ridge(stats, self._check_alphas(), fit_intercept=self.fit_intercept)
         self.alpha_ = solution.alpha
         if solution.gcv_scores.size:
             self.gcv_scores_ = solution.gcv_scores
-        return solution
+        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
+        self._set_solution(solution)
+        return self
+
+    def _validate(self, X, y, reset):
+        kwargs = self._validate_y_kwargs()
+        return validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset, **kwargs)
+
+    def _fit_dask(self, X, y, sample_weight):
+        from ._dask import reduce_statistics
+
+        if y is None or X.ndim != 2:
+            raise ValueError("X must be a 2-D dask array and y must be given.")
+        self.n_features_in_ = X.shape[1]
+        self._init_targets(y.compute() if self._needs_all_targets() else y[:1].compute()
+                           if hasattr(y, "compute") else np.asarray(y))
+        dtype = output_float_dtype(X.dtype)
+        self.feature_map_ = clone(self._make_feature_map()).fit(
+            np.zeros((1, X.shape[1]), dtype=dtype))
+        self._check_alphas()
+
+        def chunk_statistics(X_block, y_block, w_block):
+            X_block, y_block = self._validate(X_block, y_block, reset=False)
+            return self._chunk_statistics(X_block, y_block, w_block)
+
+        return self._solve(reduce_statistics(chunk_statistics, X, y, sample_weight))
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the feature map and the ridge model (one pass over the data).
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+            A dask array is processed chunk by chunk (out of core, on any dask scheduler);
+            the result equals the in-memory fit up to float rounding.
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._reset_partial_fit()
+        if is_dask_array(X):
+            return self._fit_dask(X, y, sample_weight)
+        X, y = self._validate(X, y, reset=True)
+        self._init_targets(y)
+        self.feature_map_ = clone(self._make_feature_map()).fit(X)
+        self._check_alphas()
+        return self._solve(self._chunk_statistics(X, y, sample_weight))
+
+    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+        """Add a batch of rows to the sufficient statistics and re-solve.
+
+        The first call fits the feature map (same ``random_state`` => same features as
+        ``fit``); one pass of ``partial_fit`` over the batches of a data set gives the same
+        coefficients as ``fit`` on all of it, up to float rounding. Each call solves the
+        ridge system again (cost O(n_components^3)), so prefer large batches.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+        **kwargs : dict
+            ``classes`` for the classifier: all labels, required on the first call.
+
+        Returns
+        -------
+        self : object
+        """
+        first = getattr(self, "_partial_statistics", None) is None
+        if first:
+            self._validate_params()
+            X, y = self._validate(X, y, reset=True)
+            self._init_targets(y, **kwargs)
+            self.feature_map_ = clone(self._make_feature_map()).fit(X)
+            self._check_alphas()
+            stats = self._chunk_statistics(X, y, sample_weight)
+        else:
+            X, y = self._validate(X, y, reset=False)
+            stats = self._partial_statistics.merge(self._chunk_statistics(X, y, sample_weight))
+        self._partial_statistics = stats
+        return self._solve(stats)
+
+    def _reset_partial_fit(self):
+        self._partial_statistics = None
+
+    def _needs_all_targets(self):
+        return False
 
     def _scores(self, X):
         check_is_fitted(self)
@@ -61,91 +155,132 @@ class _BaseFeatureRidge(BaseEstimator):
         coef = self._coef_matrix.astype(Z.dtype, copy=False)
         return Z @ coef + self._intercept_vector.astype(Z.dtype, copy=False)
 
-    def _validate_X_y(self, X, y, **kwargs):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], **kwargs)
-        self._X_fit = X
-        return X, y
+    def _lazy(self, method, X, one_column, dtype):
+        """``method`` applied lazily to the row chunks of a dask array."""
+        from ._dask import map_rows
+
+        check_is_fitted(self)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input.")
+        return map_rows(method, X, None if one_column else self._n_score_columns(), dtype)
 
 
 class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge):
     """Regressor half of the estimators: fit/predict given ``_make_feature_map``."""
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the feature map and the ridge model.
+    def _validate_y_kwargs(self):
+        return {"multi_output": True, "y_numeric": True}
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
+    def _init_targets(self, y):
+        self._single_target = np.ndim(y) == 1
 
-        Returns
-        -------
-        self : object
-        """
-        self._validate_params()
-        X, y = self._validate_X_y(X, y, multi_output=True, y_numeric=True)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    def _targets(self, y):
         Y = np.asarray(y, dtype=np.float64)
-        single = Y.ndim == 1
-        solution = self._fit_targets(Y[:, None] if single else Y, sample_weight)
-        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
+        return Y[:, None] if Y.ndim == 1 else Y
+
+    def _n_score_columns(self):
+        return self._coef_matrix.shape[1]
+
+    def _set_solution(self, solution):
+        single = self._single_target
         self.coef_ = solution.coef[:, 0] if single else solution.coef.T
         self.intercept_ = float(solution.intercept[0]) if single else solution.intercept
-        return self
 
     def predict(self, X):
         """Predict with the fitted ridge model on the features of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+            Dask input gives a lazy dask result.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
+        if is_dask_array(X):
+            return self._lazy(self.predict, X, np.ndim(self.coef_) == 1,
+                              output_float_dtype(X.dtype))
         scores = self._scores(X)
         return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
 
 
 class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
-    """Classifier half of the estimators: centred one-hot ridge given ``_make_feature_map``."""
+    """Classifier half of the estimators: centred one-hot ridge given ``_make_feature_map``.
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on centred one-hot targets.
+    Targets are the class indicators minus ``1/k`` for ``k`` classes.
+    """
+
+    def _validate_y_kwargs(self):
+        return {}
+
+    def _needs_all_targets(self):
+        return True
+
+    def _init_targets(self, y, classes=None):
+        check_classification_targets(y)
+        labels = y if classes is None else classes
+        self.classes_ = LabelBinarizer().fit(np.asarray(labels)).classes_
+
+    def _targets(self, y):
+        y = np.asarray(y)
+        k = len(self.classes_)
+        unknown = ~np.isin(y, self.classes_)
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels {np.unique(y[unknown]).tolist()} not in classes "
+                f"{self.classes_.tolist()}; pass every label as `classes` to the first "
+                "partial_fit call.")
+        if k == 1:
+            return np.zeros((y.shape[0], 1))
+        return (y[:, None] == self.classes_[None, :]).astype(np.float64) - 1.0 / k
+
+    def _n_score_columns(self):
+        return len(self.classes_) if len(self.classes_) > 2 else None
+
+    def _set_solution(self, solution):
+        self.coef_ = solution.coef.T
+        self.intercept_ = solution.intercept
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Add a batch of rows and re-solve; ``classes`` (all labels) is required first.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every label that will appear; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self : object
         """
-        self._validate_params()
-        X, y = self._validate_X_y(X, y)
-        check_classification_targets(y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        binarizer = LabelBinarizer().fit(y)
-        self.classes_ = binarizer.classes_
-        k = len(self.classes_)
-        if k == 1:
-            Y = np.zeros((X.shape[0], 1))
-        else:
-            onehot = (np.asarray(y)[:, None] == self.classes_[None, :]).astype(np.float64)
-            Y = onehot - 1.0 / k
-        solution = self._fit_targets(Y, sample_weight)
-        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
-        self.coef_ = solution.coef.T
-        self.intercept_ = solution.intercept
-        return self
+        if getattr(self, "_partial_statistics", None) is None and classes is None:
+            if not hasattr(self, "classes_"):
+                raise ValueError("classes must be passed to the first call to partial_fit.")
+            classes = self.classes_  # a new pass after fit keeps fit's classes
+        kwargs = {} if getattr(self, "_partial_statistics", None) is not None else \
+            {"classes": classes}
+        return super().partial_fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def decision_function(self, X):
         """Regression scores per class; for two classes, ``score[1] - score[0]``.
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
 
         Returns
         -------
         scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
         """
+        if is_dask_array(X):
+            return self._lazy(self.decision_function, X, len(self.classes_) <= 2,
+                              output_float_dtype(X.dtype))
         scores = self._scores(X)
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
@@ -154,7 +289,9 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
         return scores
 
     def predict(self, X):
-        """Class with the largest score."""
+        """Class with the largest score (lazy on dask input)."""
+        if is_dask_array(X):
+            return self._lazy(self.predict, X, True, self.classes_.dtype)
         scores = self._scores(X)
         if len(self.classes_) == 1:
             return np.repeat(self.classes_, scores.shape[0])
