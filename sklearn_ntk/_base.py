@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn import get_config
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -38,7 +39,11 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     ``transform`` applies them row-batch by row-batch in the input's array namespace.
 
     Subclasses implement ``_fit_params(rng, n_features)``, returning the number of output
-    columns, ``_bytes_per_row(itemsize)`` and ``_transform_batch(xp, X, device)``.
+    columns, ``_bytes_per_row(itemsize)``, ``_transform_batch(xp, X, device)`` and
+    ``_namespace_array()``: the host value of the public fitted array named by
+    ``_namespace_attribute``, which is stored in the namespace/device of the fitted data (so
+    ``transform`` can refuse data from another namespace, as scikit-learn's array-API
+    estimators do).
     """
 
     _parameter_constraints = {
@@ -68,6 +73,9 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X = validate_data(self, X, dtype=float_dtypes(xp))
         rng = check_random_state(self.random_state)
         self._n_features_out = self._fit_params(rng, X.shape[1])
+        xp, device = namespace_of(X)
+        host = self._namespace_array()
+        setattr(self, self._namespace_attribute, xp.asarray(host, device=device))
         return self
 
     def transform(self, X):
@@ -93,6 +101,7 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                     f"{self.n_features_in_} features as input.")
             return map_rows(self.transform, X, self._n_features_out,
                             output_float_dtype(X.dtype))
+        check_same_namespace(X, self, attribute=self._namespace_attribute, method="transform")
         xp, device = namespace_of(X)
         X = validate_data(self, X, dtype=float_dtypes(xp), reset=False)
         itemsize = 4 if X.dtype == xp.float32 else 8

@@ -60,8 +60,9 @@ class NTKSketch(BaseFeatureMap):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (degree + 1,)
-        Non-negative polynomial coefficients :math:`c_j`.
+    coef_ : array of shape (degree + 1,)
+        Non-negative polynomial coefficients :math:`c_j` (float64, in the array namespace and
+        on the device of the data passed to ``fit``).
     exact_linear_ : bool
         Whether the degree-1 term is output exactly.
     fit_error_ : float
@@ -93,6 +94,7 @@ class NTKSketch(BaseFeatureMap):
         "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
         "exact_linear": ["boolean", StrOptions({"auto"})],
     }
+    _namespace_attribute = "coef_"
 
     def __init__(self, n_components=1024, *, depth=1, degree=8, sketch_dim=None,
                  exact_linear="auto", random_state=None, max_memory=None):
@@ -105,8 +107,9 @@ class NTKSketch(BaseFeatureMap):
         self.max_memory = max_memory
 
     def _fit_params(self, rng, n_features):
-        self.coef_, self.fit_error_ = fit_dot_product_polynomial(
+        coef, self.fit_error_ = fit_dot_product_polynomial(
             "ntk", self.degree, depth=self.depth, lower=-1.0)
+        self._coef = tuple(float(c) for c in coef)
         exact_linear = self.exact_linear
         if exact_linear == "auto":
             exact_linear = n_features <= self.n_components // 4
@@ -119,7 +122,7 @@ class NTKSketch(BaseFeatureMap):
         self._polysketch = draw_polysketch(rng, n_features, self._sketch_dim, self.degree)
         # Sketch only the degrees with a non-zero coefficient (and not an exact linear term).
         first = 2 if self.exact_linear_ else 1
-        self._degrees = [j for j in range(first, self.degree + 1) if self.coef_[j] > 0]
+        self._degrees = [j for j in range(first, self.degree + 1) if self._coef[j] > 0]
         n_concat = max(1, len(self._degrees)) * self._sketch_dim
         # With a single output column the constant term joins the Rademacher column.
         self._constant_in_lone = self.n_components == 1
@@ -131,6 +134,9 @@ class NTKSketch(BaseFeatureMap):
             self._lone = {"signs": rademacher(rng, 2 * n_concat + 1)}
         return self.n_components
 
+    def _namespace_array(self):
+        return np.asarray(self._coef)
+
     def _bytes_per_row(self, itemsize):
         # a few complex arrays of width (number of degrees) * sketch_dim dominate
         n_concat = max(1, len(self._degrees)) * self._sketch_dim
@@ -140,13 +146,13 @@ class NTKSketch(BaseFeatureMap):
     def _transform_batch(self, xp, X, device):
         norms = xp.linalg.vector_norm(X, axis=1, keepdims=True)
         unit = X / xp.where(norms > 0, norms, xp.ones_like(norms))
-        constant = math.sqrt(self.coef_[0]) * norms
+        constant = math.sqrt(self._coef[0]) * norms
         columns = [] if self._constant_in_lone else [constant]
         if self.exact_linear_:
-            columns.append(math.sqrt(self.coef_[1]) * X)
+            columns.append(math.sqrt(self._coef[1]) * X)
         if self._degrees:
             powers = polysketch_powers(xp, unit, self._polysketch, device)
-            stacked = xp.concat([math.sqrt(self.coef_[j]) * powers[j - 1]
+            stacked = xp.concat([math.sqrt(self._coef[j]) * powers[j - 1]
                                  for j in self._degrees], axis=-1) * norms
         else:  # a constant polynomial: nothing to sketch
             stacked = xp.zeros((X.shape[0], self._sketch_dim), dtype=X.dtype, device=device)
@@ -232,6 +238,9 @@ class NTKRandomFeatures(BaseFeatureMap):
         :math:`m_1`.
     n_sketch_components_ : int
         :math:`m_s` (0 for ``kind="nngp"``).
+    input_weights_ : array of shape (n_features + [bias > 0], n_arccos_components_)
+        Order-1 directions :math:`W` of the first layer (drawn on the host, float64, in the
+        array namespace and on the device of the data passed to ``fit``).
     n_features_in_ : int
 
     References
@@ -249,6 +258,7 @@ class NTKRandomFeatures(BaseFeatureMap):
         "arccos_order0_components": [Interval(Integral, 1, None, closed="left"), None],
         "leverage_sampling": ["boolean"],
     }
+    _namespace_attribute = "input_weights_"
 
     def __init__(self, n_components=1024, *, depth=1, bias=0.0, kind="ntk",
                  sketch_components=None, arccos_order0_components=None,
@@ -313,9 +323,12 @@ class NTKRandomFeatures(BaseFeatureMap):
         width = (m1 + has_bias) + (2 * ms if self.kind == "ntk" else 0)
         if width > self.n_components:
             # Unbiased compression: each column (g . u) / sqrt(n) with Rademacher g.
-            self._compress = rademacher(rng, (width, self.n_components)) / math.sqrt(
-                self.n_components)
+            self._compress = {"matrix": rademacher(rng, (width, self.n_components))
+                              / math.sqrt(self.n_components)}
         return self.n_components
+
+    def _namespace_array(self):
+        return self._layers[0]["W1"]
 
     def _bytes_per_row(self, itemsize):
         width = self.n_arccos_components_ + self._m0 + self.n_features_in_
@@ -342,7 +355,7 @@ class NTKRandomFeatures(BaseFeatureMap):
             scale1 = layer["scale1"]
             if not isinstance(scale1, float):
                 scale1 = to_device(xp, scale1, device, dtype)
-            nu = with_bias(xp.maximum(nu @ W1, xp.zeros((), dtype=dtype)) * scale1)
+            nu = with_bias(xp.maximum(nu @ W1, xp.zeros((), dtype=dtype, device=device)) * scale1)
             if self.kind == "ntk":
                 sketch = tensor_srht(xp, psi, a, layer["tensor"], device)
                 psi_parts = (nu, sketch)
@@ -354,5 +367,5 @@ class NTKRandomFeatures(BaseFeatureMap):
             out = xp.concat([nu, xp.astype(xp.real(sketch), dtype),
                              xp.astype(xp.imag(sketch), dtype)], axis=1)
         if self._compress is not None:
-            out = out @ to_device(xp, self._compress, device, dtype)
+            out = out @ to_device(xp, self._compress["matrix"], device, dtype)
         return out
