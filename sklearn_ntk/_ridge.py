@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from ._backend import to_numpy
+
 
 @dataclass
 class RidgeStatistics:
@@ -39,21 +41,34 @@ class RidgeStatistics:
     target_scatter: np.ndarray  # (t, t)
 
     @classmethod
-    def from_chunk(cls, Z, Y, sample_weight=None):
-        """Statistics of one chunk (NumPy arrays; ``Y`` of shape (n, t))."""
-        Z = np.asarray(Z, dtype=np.float64)
+    def from_chunk(cls, Z, Y, sample_weight=None, xp=None, device=None):
+        """Statistics of one chunk.
+
+        ``Z`` may live in any array namespace ``xp`` (e.g. on a GPU): the O(n m^2) products are
+        computed there in float64 and only the m x m results come back to the host. ``Y``
+        (n, t) and ``sample_weight`` (n,) are host NumPy arrays.
+        """
+        if xp is None:
+            xp, device = np, None
+            Z = np.asarray(Z)
+        n = Z.shape[0]
+        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
         Y = np.asarray(Y, dtype=np.float64)
-        w = (np.ones(Z.shape[0]) if sample_weight is None
-             else np.asarray(sample_weight, dtype=np.float64))
         weight_sum = float(w.sum())
         if weight_sum > 0:
-            z_mean = w @ Z / weight_sum
             y_mean = w @ Y / weight_sum
         else:
-            z_mean, y_mean = np.zeros(Z.shape[1]), np.zeros(Y.shape[1])
-        Zc = (Z - z_mean) * np.sqrt(w)[:, None]
-        Yc = (Y - y_mean) * np.sqrt(w)[:, None]
-        return cls(Z.shape[0], weight_sum, z_mean, y_mean, Zc.T @ Zc, Zc.T @ Yc, Yc.T @ Yc)
+            y_mean = np.zeros(Y.shape[1])
+        root_w = np.sqrt(w)[:, None]
+        Yc = (Y - y_mean) * root_w
+        Z64 = xp.astype(Z, xp.float64)
+        w_dev = xp.asarray(w, device=device)
+        z_mean = (xp.sum(Z64 * w_dev[:, None], axis=0) / weight_sum if weight_sum > 0
+                  else xp.zeros(Z.shape[1], dtype=xp.float64, device=device))
+        Zc = (Z64 - z_mean) * xp.asarray(root_w, device=device)
+        gram = to_numpy(xp, Zc.T @ Zc)
+        cross = to_numpy(xp, Zc.T @ xp.asarray(Yc, device=device))
+        return cls(n, weight_sum, to_numpy(xp, z_mean), y_mean, gram, cross, Yc.T @ Yc)
 
     def merge(self, other):
         """Statistics of the union of two disjoint sets of rows (Chan et al. update)."""

@@ -5,13 +5,28 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin, clone
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._array_api import check_same_namespace, get_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
+from ._backend import namespace_of, to_numpy
 from ._dask import is_dask_array, output_float_dtype
 from ._ridge import RidgeStatistics, solve_ridge
 from .feature_maps import NTKRandomFeatures, NTKSketch
+
+
+def any_to_numpy(array):
+    """Host NumPy copy of an array of any namespace (``y``, ``sample_weight``); None stays."""
+    if array is None or isinstance(array, np.ndarray) or not hasattr(array, "__array_namespace__"):
+        return array
+    return to_numpy(get_namespace(array)[0], array)
 
 
 class _BaseFeatureRidge(BaseEstimator):
@@ -46,23 +61,41 @@ class _BaseFeatureRidge(BaseEstimator):
         return alphas
 
     def _chunk_statistics(self, X, y, sample_weight):
-        """Statistics of one validated chunk of rows."""
+        """Statistics of one validated chunk of rows (features stay in X's namespace)."""
         Z = self.feature_map_.transform(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        return RidgeStatistics.from_chunk(Z, self._targets(y), sample_weight)
+        xp, device = namespace_of(Z)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(any_to_numpy(sample_weight), np.empty(
+                (Z.shape[0], 0)), dtype=np.float64)
+        return RidgeStatistics.from_chunk(Z, self._targets(any_to_numpy(y)), sample_weight,
+                                          xp=xp, device=device)
 
-    def _solve(self, stats):
+    def _solve(self, stats, X):
+        """Solve, then store every fitted array in the namespace/device of ``X``."""
         solution = solve_ridge(stats, self._check_alphas(), fit_intercept=self.fit_intercept)
+        xp, device = namespace_of(X) if not is_dask_array(X) else (np, None)
+
+        def put(array):
+            return xp.asarray(np.ascontiguousarray(array), device=device)
+
         self.alpha_ = solution.alpha
         if solution.gcv_scores.size:
-            self.gcv_scores_ = solution.gcv_scores
-        self._coef_matrix, self._intercept_vector = solution.coef, solution.intercept
-        self._set_solution(solution)
+            self.gcv_scores_ = put(solution.gcv_scores)
+        self._coef_matrix = put(solution.coef)
+        self._intercept_vector = put(solution.intercept)
+        self._set_solution(solution, put)
         return self
 
     def _validate(self, X, y, reset):
-        kwargs = self._validate_y_kwargs()
-        return validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset, **kwargs)
+        """Validate X in its own namespace and y (any namespace) on the host."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        xp, _ = namespace_of(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=reset)
+        y = _check_y(any_to_numpy(y), **self._validate_y_kwargs())
+        check_consistent_length(X, y)
+        return X, y
 
     def _fit_dask(self, X, y, sample_weight):
         from ._dask import reduce_statistics
@@ -81,7 +114,7 @@ class _BaseFeatureRidge(BaseEstimator):
             X_block, y_block = self._validate(X_block, y_block, reset=False)
             return self._chunk_statistics(X_block, y_block, w_block)
 
-        return self._solve(reduce_statistics(chunk_statistics, X, y, sample_weight))
+        return self._solve(reduce_statistics(chunk_statistics, X, y, sample_weight), X)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the feature map and the ridge model (one pass over the data).
@@ -106,7 +139,7 @@ class _BaseFeatureRidge(BaseEstimator):
         self._init_targets(y)
         self.feature_map_ = clone(self._make_feature_map()).fit(X)
         self._check_alphas()
-        return self._solve(self._chunk_statistics(X, y, sample_weight))
+        return self._solve(self._chunk_statistics(X, y, sample_weight), X)
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """Add a batch of rows to the sufficient statistics and re-solve.
@@ -140,7 +173,7 @@ class _BaseFeatureRidge(BaseEstimator):
             X, y = self._validate(X, y, reset=False)
             stats = self._partial_statistics.merge(self._chunk_statistics(X, y, sample_weight))
         self._partial_statistics = stats
-        return self._solve(stats)
+        return self._solve(stats, X)
 
     def _reset_partial_fit(self):
         self._partial_statistics = None
@@ -148,12 +181,19 @@ class _BaseFeatureRidge(BaseEstimator):
     def _needs_all_targets(self):
         return False
 
-    def _scores(self, X):
+    def _scores(self, X, method):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        check_same_namespace(X, self, attribute="_coef_matrix", method=method)
+        xp, _ = namespace_of(X)
+        X = validate_data(self, X, reset=False, dtype=[xp.float64, xp.float32])
         Z = self.feature_map_.transform(X)
-        coef = self._coef_matrix.astype(Z.dtype, copy=False)
-        return Z @ coef + self._intercept_vector.astype(Z.dtype, copy=False)
+        return Z @ xp.astype(self._coef_matrix, Z.dtype) + xp.astype(self._intercept_vector,
+                                                                      Z.dtype)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        return tags
 
     def _lazy(self, method, X, one_column, dtype):
         """``method`` applied lazily to the row chunks of a dask array."""
@@ -183,10 +223,10 @@ class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge)
     def _n_score_columns(self):
         return self._coef_matrix.shape[1]
 
-    def _set_solution(self, solution):
+    def _set_solution(self, solution, put):
         single = self._single_target
-        self.coef_ = solution.coef[:, 0] if single else solution.coef.T
-        self.intercept_ = float(solution.intercept[0]) if single else solution.intercept
+        self.coef_ = put(solution.coef[:, 0] if single else solution.coef.T)
+        self.intercept_ = float(solution.intercept[0]) if single else put(solution.intercept)
 
     def predict(self, X):
         """Predict with the fitted ridge model on the features of ``X``.
@@ -201,10 +241,10 @@ class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge)
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         if is_dask_array(X):
-            return self._lazy(self.predict, X, np.ndim(self.coef_) == 1,
+            return self._lazy(self.predict, X, self._single_target,
                               output_float_dtype(X.dtype))
-        scores = self._scores(X)
-        return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
+        scores = self._scores(X, "predict")
+        return scores[:, 0] if self._single_target else scores
 
 
 class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
@@ -240,9 +280,9 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
     def _n_score_columns(self):
         return len(self.classes_) if len(self.classes_) > 2 else None
 
-    def _set_solution(self, solution):
-        self.coef_ = solution.coef.T
-        self.intercept_ = solution.intercept
+    def _set_solution(self, solution, put):
+        self.coef_ = put(solution.coef.T)
+        self.intercept_ = put(solution.intercept)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Add a batch of rows and re-solve; ``classes`` (all labels) is required first.
@@ -281,7 +321,7 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
         if is_dask_array(X):
             return self._lazy(self.decision_function, X, len(self.classes_) <= 2,
                               output_float_dtype(X.dtype))
-        scores = self._scores(X)
+        scores = self._scores(X, "decision_function")
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         if len(self.classes_) == 1:
@@ -292,10 +332,15 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
         """Class with the largest score (lazy on dask input)."""
         if is_dask_array(X):
             return self._lazy(self.predict, X, True, self.classes_.dtype)
-        scores = self._scores(X)
+        scores = self._scores(X, "predict")
+        xp, device = namespace_of(scores)
         if len(self.classes_) == 1:
-            return np.repeat(self.classes_, scores.shape[0])
-        return self.classes_[np.argmax(scores, axis=1)]
+            index = xp.zeros(scores.shape[0], dtype=xp.int64, device=device)
+        else:
+            index = xp.argmax(scores, axis=1)
+        if self.classes_.dtype.kind in "iufb":  # numeric labels stay in X's namespace
+            return xp.take(xp.asarray(self.classes_, device=device), index, axis=0)
+        return self.classes_[to_numpy(xp, index)]
 
 
 _FEATURE_MAP_PARAMS = {
