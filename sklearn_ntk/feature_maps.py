@@ -69,7 +69,7 @@ class NTKSketch(BaseFeatureMap):
         Maximum of :math:`|\sum_j c_j t^j - K_L(t)|` over :math:`[-1, 1]`; it bounds the bias
         of the approximation relative to :math:`\|x\|\|y\|`.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string feature names.
 
     References
@@ -238,7 +238,7 @@ class NTKRandomFeatures(BaseFeatureMap):
         :math:`m_1`.
     n_sketch_components_ : int
         :math:`m_s` (0 for ``kind="nngp"``).
-    input_weights_ : array of shape (n_features + [bias > 0], n_arccos_components_)
+    input_weights_ : array of shape (n_features + [bias > 0], `n_arccos_components_`)
         Order-1 directions :math:`W` of the first layer (drawn on the host, float64, in the
         array namespace and on the device of the data passed to ``fit``).
     n_features_in_ : int
