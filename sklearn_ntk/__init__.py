@@ -6,7 +6,7 @@ Exact NTK/CNTK kernels, feature maps :math:`Z = \\varphi(X)` with :math:`ZZ^T \\
 
 from .estimators import NTKSketchClassifier, NTKSketchRegressor
 from .feature_maps import NTKRandomFeatures, NTKSketch
-from .kernels import ntk_kernel
+from .kernels import cntk_kernel, ntk_kernel
 
 __version__ = "0.1.0.dev0"
 
@@ -15,5 +15,6 @@ __all__ = [
     "NTKSketch",
     "NTKSketchClassifier",
     "NTKSketchRegressor",
+    "cntk_kernel",
     "ntk_kernel",
 ]
