@@ -3,26 +3,69 @@
 import numpy as np
 from sklearn.utils import check_array
 
-from ._arccos import kappa0, kappa1
 from ._validation import check_int, check_kind, check_nonnegative_float
 
 
-def _ntk_block(X, Y, sq_x, sq_y, depth, bias2, kind, same_rows):
-    """Kernel of one row block; ``same_rows`` marks pairs that are the same input row."""
+def _refine_near_parallel(X, Y, dx, dy, bias, delta_plus, delta_minus, valid,
+                          threshold=1e-4):
+    """Recompute 1 - rho and 1 + rho of nearly (anti-)parallel pairs without cancellation.
+
+    ``1 - <u, v>`` of unit vectors loses every digit when the vectors are parallel (the Gram
+    entry rounds to 1 - 1e-16, which ``arccos`` turns into a 1e-8 error); ``|u - v|^2 / 2`` is
+    exact there. Only the few pairs with ``|rho| > 1 - threshold`` pay for the differences.
+    """
+    rows, cols = np.nonzero((np.minimum(delta_plus, delta_minus) < threshold) & valid)
+    if rows.size == 0:
+        return
+    # unit vectors of the bias-augmented inputs [x, beta]
+    U = np.hstack([X[rows], np.full((rows.size, 1), bias)]) / np.sqrt(dx[rows])[:, None]
+    V = np.hstack([Y[cols], np.full((cols.size, 1), bias)]) / np.sqrt(dy[cols])[:, None]
+    delta_plus[rows, cols] = 0.5 * np.sum((U - V) ** 2, axis=1)
+    delta_minus[rows, cols] = 0.5 * np.sum((U + V) ** 2, axis=1)
+
+
+def _ntk_block(X, Y, sq_x, sq_y, depth, bias, kind, same_rows):
+    r"""Kernel of one row block; ``same_rows`` marks pairs that are the same input row.
+
+    The recursion carries :math:`\delta^\pm = 1 \pm \rho` instead of :math:`\rho`, so
+    that the angle :math:`\theta = 2\,\mathrm{atan2}(\sqrt{\delta^+}, \sqrt{\delta^-})` and
+    :math:`1 - \kappa_1 = (\theta - \sin\theta + \delta^+(\pi - \theta))/\pi` stay accurate
+    for (nearly) parallel inputs, where :math:`\arccos` of a rounded :math:`\rho` would not.
+    """
+    bias2 = bias * bias
+    dx, dy = sq_x + bias2, sq_y + bias2  # Sigma^(h-1)(x, x), Sigma^(h-1)(y, y)
+    scale = np.sqrt(np.outer(dx, dy))
     sigma = X @ Y.T + bias2
-    theta = sigma.copy()
-    diag_x, diag_y = sq_x + bias2, sq_y + bias2  # Sigma^(h)(x, x), kept in closed form
-    for _ in range(depth):
-        scale = np.sqrt(np.outer(diag_x, diag_y))
+    theta = sigma.copy()  # Theta^(0) = Sigma^(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(scale > 0, sigma / np.where(scale > 0, scale, 1.0), 0.0)
+    rho = np.clip(rho, -1.0, 1.0)
+    delta_plus, delta_minus = 1.0 - rho, 1.0 + rho
+    _refine_near_parallel(X, Y, dx, dy, bias, delta_plus, delta_minus, scale > 0)
+    if same_rows is not None:
+        delta_plus[same_rows], delta_minus[same_rows] = 0.0, 2.0
+    for layer in range(depth):
+        angle = 2.0 * np.arctan2(np.sqrt(delta_plus), np.sqrt(delta_minus))
+        kappa0 = (np.pi - angle) / np.pi
+        one_minus_kappa1 = (angle - np.sqrt(delta_plus * delta_minus)
+                            + delta_plus * (np.pi - angle)) / np.pi
+        sigma = scale * (1.0 - one_minus_kappa1) + bias2
+        theta = theta * kappa0 + sigma
+        if layer == depth - 1:
+            break
+        # next correlation: 1 - rho' = [beta^2 (sqrt dx - sqrt dy)^2 / (S' + S + beta^2)
+        #                                + S (1 - kappa1)] / S',  with S' = sqrt(dx' dy')
+        dx, dy = dx + bias2, dy + bias2  # kappa1(1) = 1
+        next_scale = np.sqrt(np.outer(dx, dy))
+        gap = (np.sqrt(dx - bias2)[:, None] - np.sqrt(dy - bias2)[None, :]) ** 2
         with np.errstate(invalid="ignore", divide="ignore"):
-            rho = np.where(scale > 0, sigma / np.where(scale > 0, scale, 1.0), 0.0)
-        if same_rows is not None:
-            rho[same_rows] = 1.0  # exact correlation of a row with itself
-        rho = np.clip(rho, -1.0, 1.0)
-        sigma = scale * kappa1(rho) + bias2
-        theta = theta * kappa0(rho) + sigma
-        # kappa1(1) = 1, so the diagonal recursion is Sigma(x,x) <- Sigma(x,x) + beta^2
-        diag_x, diag_y = diag_x + bias2, diag_y + bias2
+            delta_plus = np.where(
+                next_scale > 0,
+                (bias2 * gap / (next_scale + scale + bias2) + scale * one_minus_kappa1)
+                / np.where(next_scale > 0, next_scale, 1.0), 1.0)
+        delta_plus = np.clip(delta_plus, 0.0, 2.0)
+        delta_minus = 2.0 - delta_plus
+        scale = next_scale
     return theta if kind == "ntk" else sigma
 
 
@@ -84,6 +127,6 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", block_size=2048):
         if symmetric:
             same = np.zeros((stop - start, Y.shape[0]), dtype=bool)
             same[np.arange(stop - start), np.arange(start, stop)] = True
-        K[start:stop] = _ntk_block(X[start:stop], Y, sq_x[start:stop], sq_y, depth,
-                                   bias * bias, kind, same)
+        K[start:stop] = _ntk_block(X[start:stop], Y, sq_x[start:stop], sq_y, depth, bias,
+                                   kind, same)
     return K
