@@ -276,12 +276,8 @@ class NTKRandomFeatures(BaseFeatureMap):
     def _split_components(self):
         has_bias = self.bias > 0
         if self.kind == "nngp":
-            m1 = self.n_components - has_bias
-            if m1 < 1:
-                raise ValueError(
-                    f"n_components={self.n_components} is too small: with bias > 0 the NNGP "
-                    "features need at least 2 columns.")
-            return m1, 0
+            # one column with a bias: [Phi_1, beta] is compressed (see _fit_params)
+            return max(1, self.n_components - has_bias), 0
         if self.n_components < 3 + has_bias:
             # Too few columns for the two blocks: build minimal blocks and compress them
             # (see _fit_params); sketch_components cannot be honoured here.
