@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
 )
 
 from ._backend import namespace_of, to_numpy
+from ._base import rows_per_batch
 from ._dask import is_dask_array, output_float_dtype
 from ._ridge import RidgeStatistics, solve_ridge
 from .feature_maps import NTKRandomFeatures, NTKSketch
@@ -61,14 +62,30 @@ class _BaseFeatureRidge(BaseEstimator):
         return alphas
 
     def _chunk_statistics(self, X, y, sample_weight):
-        """Statistics of one validated chunk of rows (features stay in X's namespace)."""
-        Z = self.feature_map_.transform(X)
-        xp, device = namespace_of(Z)
+        """Statistics of validated rows, featurised batch by batch within ``max_memory``.
+
+        Each batch's features (plus their float64 centred copy) and the feature map's own
+        intermediates fit in the budget; the batch statistics are merged exactly, so the
+        whole feature matrix is never held at once.
+        """
+        xp, device = namespace_of(X)
+        Y = self._targets(any_to_numpy(y))
         if sample_weight is not None:
             sample_weight = _check_sample_weight(any_to_numpy(sample_weight), np.empty(
-                (Z.shape[0], 0)), dtype=np.float64)
-        return RidgeStatistics.from_chunk(Z, self._targets(any_to_numpy(y)), sample_weight,
-                                          xp=xp, device=device)
+                (X.shape[0], 0)), dtype=np.float64)
+        feature_map = self.feature_map_
+        bytes_per_row = (feature_map._bytes_per_row(8)
+                         + 3 * 8 * feature_map._n_features_out)
+        batch = rows_per_batch(bytes_per_row, self.max_memory)
+        stats = None
+        for start in range(0, max(X.shape[0], 1), batch):
+            stop = min(start + batch, X.shape[0])
+            Z = feature_map.transform(X[start:stop, ...])
+            part = RidgeStatistics.from_chunk(
+                Z, Y[start:stop], None if sample_weight is None else sample_weight[start:stop],
+                xp=xp, device=device)
+            stats = part if stats is None else stats.merge(part)
+        return stats
 
     def _solve(self, stats, X):
         """Solve, then store every fitted array in the namespace/device of ``X``."""

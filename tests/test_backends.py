@@ -182,3 +182,29 @@ def test_array_api_strict_regressor_matches_numpy(data):
         pred = np.asarray(pred._array)
     assert _rel(coef, reference.coef_) <= 1e-8
     assert _rel(pred, reference.predict(X)) <= 1e-8
+
+
+def test_fit_in_memory_batches_match_one_batch(data):
+    """max_memory bounds the rows featurised at once in fit; the coefficients do not move."""
+    X, y = data
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    one = NTKSketchRegressor(200, alphas=[0.1, 1.0], random_state=0, max_memory=2**30)
+    many = NTKSketchRegressor(200, alphas=[0.1, 1.0], random_state=0, max_memory=2**19)
+    one.fit(X, y, sample_weight=w)
+    many.fit(X, y, sample_weight=w)
+    assert _rel(many.coef_, one.coef_) <= 1e-10
+    assert many.alpha_ == one.alpha_
+
+
+@pytest.mark.parametrize("make_map", MAPS)
+def test_torch_cpu_features_match_numpy(data, make_map):
+    torch = pytest.importorskip("torch")
+    if os.environ.get("SCIPY_ARRAY_API") != "1":
+        pytest.skip("set SCIPY_ARRAY_API=1 to test array-API inputs")
+    X, _ = data
+    expected = make_map().fit_transform(X)
+    with config_context(array_api_dispatch=True):
+        X_torch = torch.asarray(X)
+        Z = make_map().fit(X_torch).transform(X_torch)
+    assert isinstance(Z, torch.Tensor) and Z.dtype == torch.float64
+    assert _rel(Z.numpy(), expected) <= 1e-6
