@@ -4,6 +4,7 @@ Exact NTK/CNTK kernels, feature maps :math:`Z = \\varphi(X)` with :math:`ZZ^T \\
 (Zandieh et al., NeurIPS 2021), and ridge estimators on them.
 """
 
+from .cntk_sketch import CNTKSketch, CNTKSketchClassifier, CNTKSketchRegressor
 from .estimators import NTKSketchClassifier, NTKSketchRegressor
 from .feature_maps import NTKRandomFeatures, NTKSketch
 from .kernels import cntk_kernel, ntk_kernel
@@ -11,6 +12,9 @@ from .kernels import cntk_kernel, ntk_kernel
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CNTKSketch",
+    "CNTKSketchClassifier",
+    "CNTKSketchRegressor",
     "NTKRandomFeatures",
     "NTKSketch",
     "NTKSketchClassifier",

@@ -244,8 +244,9 @@ def cntk_kernel(X, Y=None, *, depth=1, filter_size=3, image_shape=None, padding=
     filter_size : int, default=3
         Side ``f >= 1`` of the square filters (odd or even).
     image_shape : tuple (H, W) or (H, W, C), default=None
-        Shape of one image for 2-D input. ``None``: a square single-channel image if the
-        number of features is a perfect square, else a ``(1, n_features, 1)`` strip.
+        Shape of one image for 2-D input. ``None``: ``(1, 1, n_features)``, one pixel whose
+        channels are the features (the CNTK is then a fully connected NTK); pass the shape
+        for images.
     padding : {"same", "valid"}, default="same"
         Zero padding; for even ``f``, ``"same"`` windows cover
         ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.

@@ -11,7 +11,6 @@ output pixel ``i`` of a layer reads the input pixels ``i + d`` for the window of
 * ``"valid"``: ``d = 0 .. f - 1``, output length = input length - f + 1.
 """
 
-import math
 import numbers
 
 import numpy as np
@@ -38,13 +37,14 @@ def _is_int(value):
 def default_image_shape(n_features):
     """Shape assumed when ``image_shape=None``.
 
-    A square single-channel image ``(s, s, 1)`` when ``n_features = s**2`` is a perfect square,
-    otherwise a one-pixel-high strip ``(1, n_features, 1)``.
+    One pixel whose ``n_features`` channels are the features, ``(1, 1, n_features)``. Every
+    window then holds the centre pixel only, and the CNTK of depth ``L`` is the fully
+    connected ReLU NTK of depth ``L`` of §2 times :math:`f^{-2(L-1)}`, so plain
+    tabular data gets a meaningful kernel. Guessing a spatial layout from the width alone
+    (e.g. "a perfect square is a square image") would silently convolve over unrelated
+    features; images need an explicit ``image_shape``.
     """
-    side = math.isqrt(n_features)
-    if side * side == n_features:
-        return (side, side, 1)
-    return (1, n_features, 1)
+    return (1, 1, int(n_features))
 
 
 def check_image_shape(image_shape, n_features):
@@ -53,8 +53,8 @@ def check_image_shape(image_shape, n_features):
     Parameters
     ----------
     image_shape : tuple of int (H, W) or (H, W, C), or None
-        ``(H, W)`` means one channel. ``None`` selects :func:`default_image_shape`: a square
-        single-channel image if ``n_features`` is a perfect square, else ``(1, n_features, 1)``.
+        ``(H, W)`` means one channel. ``None`` selects :func:`default_image_shape`: one pixel
+        with ``n_features`` channels, ``(1, 1, n_features)``.
     n_features : int
         Length of one flattened row; must equal ``H * W * C``.
 

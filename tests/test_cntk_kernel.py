@@ -9,6 +9,7 @@ import pytest
 
 from sklearn_ntk._arccos import kappa0, kappa1, nngp_on_sphere, ntk_on_sphere
 from sklearn_ntk._cntk_kernel import _relu_kernels, cntk_kernel
+from sklearn_ntk._ntk_kernel import ntk_kernel
 from sklearn_ntk._images import (
     as_images,
     check_conv_geometry,
@@ -273,8 +274,9 @@ def test_zero_images_give_zero_rows_without_nan(kind):
     Y[2] = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        K = cntk_kernel(X, depth=2, kind=kind)
-        K_xy = cntk_kernel(X, Y, depth=2, kind=kind, padding="valid")
+        K = cntk_kernel(X, depth=2, kind=kind, image_shape=(6, 6))
+        K_xy = cntk_kernel(X, Y, depth=2, kind=kind, padding="valid",
+                           image_shape=(6, 6))
     assert np.all(np.isfinite(K)) and np.all(np.isfinite(K_xy))
     assert np.all(K[1] == 0) and np.all(K[:, 1] == 0)
     assert np.all(K_xy[1] == 0) and np.all(K_xy[:, 2] == 0)
@@ -330,12 +332,24 @@ def test_invalid_data_raise():
         cntk_kernel(X.reshape(3, 4, 4, 1), image_shape=(2, 8))
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("filter_size", [1, 3, 4])
+def test_default_image_shape_gives_fully_connected_ntk(depth, filter_size):
+    """image_shape=None: a 1x1 image, whose CNTK is the FC NTK times f**(-2 (L - 1))."""
+    rng = np.random.default_rng(100 * depth + filter_size)
+    X, Y = rng.standard_normal((6, 7)), rng.standard_normal((4, 7))
+    expected = ntk_kernel(X, Y, depth=depth) / filter_size ** (2 * (depth - 1))
+    np.testing.assert_allclose(cntk_kernel(X, Y, depth=depth, filter_size=filter_size),
+                               expected, rtol=1e-12)
+
+
 # --------------------------------------------------------------------------------------------
 # image helpers
 # --------------------------------------------------------------------------------------------
 def test_check_image_shape():
-    assert check_image_shape(None, 49) == (7, 7, 1)
-    assert check_image_shape(None, 12) == (1, 12, 1)
+    # No guessing of a spatial layout: one pixel whose channels are the features.
+    assert check_image_shape(None, 49) == (1, 1, 49)
+    assert check_image_shape(None, 12) == (1, 1, 12)
     assert check_image_shape((3, 4), 12) == (3, 4, 1)
     assert check_image_shape((2, 3, 2), 12) == (2, 3, 2)
     with pytest.raises(ValueError, match=r"image_shape.*18.*12"):

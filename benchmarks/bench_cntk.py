@@ -1,0 +1,92 @@
+"""CNTK benchmarks (CNTK issue): (a) throughput of CNTKSketch vs the exact per-pair cost.
+
+(a) images/s of ``CNTKSketch.transform`` at 28x28x1 and 32x32x3 for n_components 1024 and
+    4096 (depth 3, filter 4, degree 2: the settings of the reference PyTorch figures), in
+    float64 and float32, side by side in one run with the exact ``cntk_kernel`` cost per
+    image pair; the ratio to the reference figures (0.15 s / image at 1024 and 0.55-0.87 s at
+    4096 for 32x32x3 on a 2-core machine) and the accuracy at those settings (relative
+    Frobenius error of ZZ^T against the exact kernel on 16 random images) are printed
+    beside them, so speed is never bought with accuracy.
+(b), (c): ``benchmarks/bench_cntk_fashion.py`` (Fashion-MNIST, long).
+
+Run ``python benchmarks/bench_cntk.py [--quick]``; it prints Markdown for RESULTS.md.
+"""
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+from sklearn_ntk import CNTKSketch, cntk_kernel
+
+REFERENCE_SECONDS = {1024: (0.15, 0.15), 4096: (0.55, 0.87), 16384: (3.3, 3.3)}
+
+
+def best_of(function, repeat=2):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def relative_error(Z, K):
+    return float(np.linalg.norm(Z @ Z.T - K) / np.linalg.norm(K))
+
+
+def throughput(quick):
+    depth, filter_size, degree = 3, 4, 2
+    shapes = [(28, 28, 1), (32, 32, 3)]
+    components = [1024, 4096]
+    n_images = 16 if quick else 64
+    rng = np.random.default_rng(0)
+    print("## (a) CNTKSketch throughput vs exact CNTK (depth 3, filter 4, degree 2)\n")
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"{n_images} random images per timing (best of 2); exact: seconds per image pair "
+          "(kernel of 8 x 8 images, off-diagonal pairs).\n")
+    print("| image | n_components | sketch_dim | dtype | s / image | images/s | "
+          "vs reference | rel. error (16 imgs) | exact s / pair | sketch / exact pair |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for shape in shapes:
+        d = int(np.prod(shape))
+        X = rng.standard_normal((n_images, d))
+        X_pairs = rng.standard_normal((16, d))
+        exact_seconds = best_of(lambda: cntk_kernel(X_pairs[:8], X_pairs[8:], depth=depth,
+                                                    filter_size=filter_size,
+                                                    image_shape=shape), 1) / 64
+        K = cntk_kernel(X_pairs, depth=depth, filter_size=filter_size, image_shape=shape)
+        for m in components:
+            for dtype in (np.float64, np.float32):
+                sketch = CNTKSketch(m, depth=depth, filter_size=filter_size, degree=degree,
+                                    image_shape=shape, random_state=0).fit(X)
+                Xd = X.astype(dtype)
+                seconds = best_of(lambda: sketch.transform(Xd)) / n_images
+                error = relative_error(
+                    sketch.transform(X_pairs.astype(dtype)).astype(np.float64), K)
+                if shape == (32, 32, 3):
+                    low, high = REFERENCE_SECONDS[m]
+                    ref = (f"{low / seconds:.1f}x" if low == high
+                           else f"{low / seconds:.1f}-{high / seconds:.1f}x")
+                else:
+                    ref = "-"
+                print(f"| {'x'.join(map(str, shape))} | {m} | {sketch.sketch_dim_} | "
+                      f"{np.dtype(dtype).name} | {seconds:.4f} | {1 / seconds:.1f} | {ref} | "
+                      f"{error:.3f} | {exact_seconds:.4f} | {seconds / exact_seconds:.1f} |",
+                      flush=True)
+    print("\n'vs reference' = reference seconds / our seconds (> 1: faster). The exact "
+          "kernel costs one 'exact s / pair' per pair, so n images cost n^2/2 pairs; the "
+          "sketch costs 's / image' per image.\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    throughput(args.quick)
+
+
+if __name__ == "__main__":
+    main()

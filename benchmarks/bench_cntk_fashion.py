@@ -1,0 +1,224 @@
+"""Fashion-MNIST: exact CNTK kernel ridge vs CNTKSketchClassifier (CNTK issue, (b) and (c)).
+
+``equal``  -- (b) images 2x2-mean-pooled to 14x14, a balanced subset (``--per-class`` train
+              and test images per class). Both models get the same data and the same
+              alpha selection: fit on 80% of the training subset, pick alpha by accuracy on
+              the other 20%, refit on the whole subset. ``--model exact`` computes the exact
+              CNTK kernel (train x train and test x train) and solves kernel ridge for every
+              alpha from one eigendecomposition; ``--model sketch`` does the same with
+              CNTKSketchClassifier. Each run writes JSON to ``benchmarks/_data/``.
+``full``   -- (c) CNTKSketchClassifier on all 60,000 28x28 training images, scored on the
+              10,000 test images; wall time per stage and peak resident memory.
+
+Run ``python benchmarks/bench_cntk_fashion.py equal --model exact`` (long), then
+``... equal --model sketch`` and ``... full``; ``report`` prints the Markdown for RESULTS.md.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import time
+
+import numpy as np
+
+from sklearn_ntk import CNTKSketch, CNTKSketchClassifier, cntk_kernel
+from sklearn_ntk.datasets import load_fashion_mnist, mean_pool_images
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_data")
+ALPHAS = np.logspace(-4, 2, 13)
+
+
+def cpu_seconds():
+    """User + system CPU time of this process (all threads): the cost on a loaded machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def balanced_subset(y, per_class, seed):
+    rng = np.random.default_rng(seed)
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False)
+                                   for c in np.unique(y)]))
+
+
+def standardise(X_train, *others):
+    """Pixel intensities centred and scaled by the training mean/std (one channel)."""
+    mean, std = X_train.mean(), X_train.std()
+    return [(X - mean) / std for X in (X_train,) + others]
+
+
+def validation_split(y, fraction=0.2, seed=0):
+    """Stratified indices (fit, validation) inside the training subset."""
+    rng = np.random.default_rng(seed)
+    val = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:int(round(fraction * np.sum(
+        y == c)))] for c in np.unique(y)])
+    mask = np.zeros(len(y), dtype=bool)
+    mask[val] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+def centred_one_hot(y, classes):
+    Y = (y[:, None] == classes[None, :]).astype(np.float64)
+    return Y - 1.0 / len(classes)
+
+
+def kernel_ridge_scores(K_fit, K_eval, y_fit, classes, alphas):
+    """Kernel ridge with an intercept (centred kernel) for every alpha, one eigendecomposition.
+
+    Returns the decision scores on the evaluation rows, one array per alpha.
+    """
+    Y = centred_one_hot(y_fit, classes)
+    y_mean = Y.mean(axis=0)
+    row_mean = K_fit.mean(axis=0)
+    total = row_mean.mean()
+    Kc = K_fit - row_mean[None, :] - row_mean[:, None] + total
+    Ke = K_eval - K_eval.mean(axis=1, keepdims=True) - row_mean[None, :] + total
+    w, V = np.linalg.eigh(Kc)
+    VtY = V.T @ (Y - y_mean)
+    return [Ke @ (V @ (VtY / (w + alpha)[:, None])) + y_mean for alpha in alphas]
+
+
+def load_equal(per_class, seed=0):
+    X_tr, y_tr = load_fashion_mnist("train", return_X_y=True)
+    X_te, y_te = load_fashion_mnist("test", return_X_y=True)
+    tr, te = balanced_subset(y_tr, per_class, seed), balanced_subset(y_te, per_class, seed + 1)
+    X_tr = mean_pool_images(X_tr[tr], (28, 28), 2).astype(np.float64)
+    X_te = mean_pool_images(X_te[te], (28, 28), 2).astype(np.float64)
+    X_tr, X_te = standardise(X_tr, X_te)
+    return X_tr, y_tr[tr], X_te, y_te[te]
+
+
+def run_equal_exact(args):
+    X_tr, y_tr, X_te, y_te = load_equal(args.per_class)
+    classes = np.unique(y_tr)
+    geometry = dict(depth=args.depth, filter_size=args.filter_size, image_shape=(14, 14, 1))
+    start = time.perf_counter()
+    K_tr = cntk_kernel(X_tr, **geometry)
+    t_train_kernel = time.perf_counter() - start
+    fit, val = validation_split(y_tr)
+    scores = kernel_ridge_scores(K_tr[np.ix_(fit, fit)], K_tr[np.ix_(val, fit)], y_tr[fit],
+                                 classes, ALPHAS)
+    val_acc = [float(np.mean(classes[s.argmax(axis=1)] == y_tr[val])) for s in scores]
+    alpha = float(ALPHAS[int(np.argmax(val_acc))])
+    start_test = time.perf_counter()
+    K_te = cntk_kernel(X_te, X_tr, **geometry)
+    t_test_kernel = time.perf_counter() - start_test
+    (score,) = kernel_ridge_scores(K_tr, K_te, y_tr, classes, [alpha])
+    total = time.perf_counter() - start
+    result = dict(model="exact", per_class=args.per_class, n_train=len(y_tr), n_test=len(y_te),
+                  **{k: v for k, v in geometry.items() if k != "image_shape"},
+                  alpha=alpha, val_accuracy=val_acc,
+                  test_accuracy=float(np.mean(classes[score.argmax(axis=1)] == y_te)),
+                  time_train_kernel=t_train_kernel, time_test_kernel=t_test_kernel,
+                  time_total=total, peak_rss_mib=peak_rss_mib())
+    save(f"fashion_equal_exact_{args.per_class}_d{args.depth}.json", result)
+
+
+def feature_ridge_scores(Z_fit, Z_eval, y_fit, classes, alphas):
+    """Primal ridge with an intercept on features, every alpha from one eigendecomposition."""
+    Y = centred_one_hot(y_fit, classes)
+    z_mean, y_mean = Z_fit.mean(axis=0), Y.mean(axis=0)
+    Zc = (Z_fit - z_mean).astype(np.float64)
+    w, V = np.linalg.eigh(Zc.T @ Zc)
+    VtZtY = V.T @ (Zc.T @ (Y - y_mean))
+    Ze = (Z_eval - z_mean).astype(np.float64)
+    return [Ze @ (V @ (VtZtY / (w + alpha)[:, None])) + y_mean for alpha in alphas]
+
+
+def run_equal_sketch(args):
+    X_tr, y_tr, X_te, y_te = load_equal(args.per_class)
+    classes = np.unique(y_tr)
+    params = dict(n_components=args.n_components, depth=args.depth,
+                  filter_size=args.filter_size, degree=args.degree, image_shape=(14, 14, 1),
+                  random_state=0)
+    X_tr, X_te = X_tr.astype(args.dtype), X_te.astype(args.dtype)
+    start = time.perf_counter()
+    # One featurisation of the training subset; alpha chosen on the validation split with
+    # the same features, as for the exact model (whose kernel is computed once too).
+    sketch = CNTKSketch(**params).fit(X_tr)
+    Z_tr = sketch.transform(X_tr)
+    t_features = time.perf_counter() - start
+    fit, val = validation_split(y_tr)
+    scores = feature_ridge_scores(Z_tr[fit], Z_tr[val], y_tr[fit], classes, ALPHAS)
+    val_acc = [float(np.mean(classes[s.argmax(axis=1)] == y_tr[val])) for s in scores]
+    alpha = float(ALPHAS[int(np.argmax(val_acc))])
+    (score,) = feature_ridge_scores(Z_tr, sketch.transform(X_te), y_tr, classes, [alpha])
+    total = time.perf_counter() - start
+    result = dict(model="sketch", per_class=args.per_class, n_train=len(y_tr),
+                  n_test=len(y_te), **{k: v for k, v in params.items() if k != "image_shape"},
+                  dtype=args.dtype, sketch_dim=sketch.sketch_dim_, alpha=alpha,
+                  val_accuracy=val_acc,
+                  test_accuracy=float(np.mean(classes[score.argmax(axis=1)] == y_te)),
+                  time_train_features=t_features, time_total=total,
+                  peak_rss_mib=peak_rss_mib())
+    save(f"fashion_equal_sketch_{args.per_class}_d{args.depth}_{args.n_components}.json",
+         result)
+
+
+def run_full(args):
+    start = time.perf_counter()
+    X_tr, y_tr = load_fashion_mnist("train", return_X_y=True)
+    X_te, y_te = load_fashion_mnist("test", return_X_y=True)
+    if args.n_train:
+        keep = balanced_subset(y_tr, args.n_train // 10, 0)
+        X_tr, y_tr = X_tr[keep], y_tr[keep]
+    mean, std = X_tr.mean(), X_tr.std()
+    X_tr = ((X_tr - mean) / std).astype(args.dtype)
+    X_te = ((X_te - mean) / std).astype(args.dtype)
+    t_load = time.perf_counter() - start
+    # The library estimator as a user would run it: alpha by GCV from one eigendecomposition.
+    model = CNTKSketchClassifier(n_components=args.n_components, depth=args.depth,
+                                 filter_size=args.filter_size, degree=args.degree,
+                                 image_shape=(28, 28, 1), alphas=ALPHAS, random_state=0)
+    start = time.perf_counter()
+    model.fit(X_tr, y_tr)
+    t_fit = time.perf_counter() - start
+    start = time.perf_counter()
+    accuracy = float(model.score(X_te, y_te))
+    t_predict = time.perf_counter() - start
+    result = dict(model="sketch-full", n_train=len(y_tr), n_test=len(y_te),
+                  n_components=args.n_components, depth=args.depth,
+                  filter_size=args.filter_size, degree=args.degree, dtype=args.dtype,
+                  sketch_dim=model.feature_map_.sketch_dim_, alpha=float(model.alpha_),
+                  test_accuracy=accuracy, time_load=t_load, time_fit=t_fit,
+                  time_predict=t_predict, train_images_per_s=len(y_tr) / t_fit,
+                  time_total=t_load + t_fit + t_predict, peak_rss_mib=peak_rss_mib())
+    save(f"fashion_full_d{args.depth}_{args.n_components}_{len(y_tr)}.json", result)
+
+
+def save(name, result):
+    result["cpu_seconds_process"] = cpu_seconds()
+    result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    os.makedirs(DATA, exist_ok=True)
+    with open(os.path.join(DATA, name), "w") as handle:
+        json.dump(result, handle, indent=1)
+    print(json.dumps(result, indent=1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["equal", "full"])
+    parser.add_argument("--model", choices=["exact", "sketch"], default="sketch")
+    parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--depth", type=int, default=1)
+    parser.add_argument("--filter-size", type=int, default=3)
+    parser.add_argument("--degree", type=int, default=4)
+    parser.add_argument("--n-components", type=int, default=4096)
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--n-train", type=int, default=0, help="full: balanced subset (0: all)")
+    args = parser.parse_args()
+    if args.what == "full":
+        run_full(args)
+    elif args.model == "exact":
+        run_equal_exact(args)
+    else:
+        run_equal_sketch(args)
+
+
+if __name__ == "__main__":
+    main()

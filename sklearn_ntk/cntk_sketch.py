@@ -1,0 +1,815 @@
+r"""CNTKSketch: features of the convolutional NTK with global average pooling (ALGORITHMS.md §8).
+
+The exact CNTK-GAP of a depth-``L`` ReLU CNN (:func:`sklearn_ntk._cntk_kernel.cntk_kernel`)
+costs :math:`O((HW)^2)` per pair of images. CNTKSketch maps every image to ``n_components``
+features whose inner products approximate it, at cost linear in the number of pixels. Per
+pixel ``p`` it keeps
+
+* :math:`\mu_p`, a unit vector with :math:`\langle\mu_p(x), \mu_{p'}(y)\rangle \approx
+  \rho^{(h)}_{pp'}` (the correlations of the recursion),
+* :math:`N_p`, the exact norms :math:`\Sigma^{(h)}_{pp}(x, x)`,
+* :math:`\psi_p` with :math:`\langle\psi_p(x), \psi_{p'}(y)\rangle \approx
+  \Theta^{(h)}_{pp'}`,
+
+all as arrays of shape ``(batch, H, W, width)``: the sketches (FFTs along the last axis) run
+batched over every pixel of every image of a batch.
+
+Layer ``h`` fits non-negative polynomials :math:`\kappa_1 \approx \sum_j a_j t^j`,
+:math:`\kappa_0 \approx \sum_j b_j t^j` on :math:`[\ell_h, 1]` (``_polyfit``), sketches the
+powers :math:`P_j(\mu_p) \approx \mu_p^{\otimes j}` with one PolySketch, and forms
+
+.. math::
+
+    \gamma_p = \sqrt{N_p}\,[\sqrt{a_0}, \sqrt{a_j} P_j(\mu_p)]_j \approx \Gamma^{(h)},\qquad
+    \dot\gamma_p = [\sqrt{b_0}, \sqrt{b_j} P_j(\mu_p)]_j \approx \dot\Gamma^{(h)},\qquad
+    \psi_p \leftarrow [\mathrm{TensorSRHT}(\psi_p, \dot\gamma_p), \gamma_p].
+
+**Window aggregation.** The next layer needs sketches of the direct sums
+:math:`\oplus_{\delta} v_{p+\delta}` over the window offsets :math:`\delta` (zero outside the
+image). Instead of sketching the :math:`f^2`-times longer concatenation, every offset gets its
+own Rademacher vector :math:`D_\delta` and the shifted copies are summed:
+
+.. math::
+
+    \mathrm{fold}(v)_p = \sum_{\delta} D_\delta \odot v_{p+\delta},\qquad
+    E\,\langle\mathrm{fold}(v)_p, \mathrm{fold}(w)_{p'}\rangle
+        = \sum_\delta \langle v_{p+\delta}, w_{p'+\delta}\rangle,
+
+because :math:`E[D_\delta D_{\delta'}] = 0` for :math:`\delta \ne \delta'`: an unbiased sketch
+of the direct sum that keeps the width of ``v``. With :math:`D_{(a, b)} = R_a \odot C_b` the
+fold is separable (columns, then rows: :math:`2f` shifted adds instead of :math:`f^2`); the
+cross terms stay uncorrelated with the terms they multiply. The fold is accurate when the
+coordinates of ``v`` are spread out, as sketch outputs are; the one spiky coordinate,
+:math:`\sqrt{a_0 N_p}`, is carried exactly as the :math:`f^2`-vector of its window instead. The
+``f^2`` per-offset SRHTs of the window, which would be the bulk of the work, are not needed:
+the FFTs of the next layer's PolySketch and TensorSRHT spread the folded vector again.
+
+For :math:`h < L`, with :math:`G_p` the degree-``j`` blocks of :math:`\gamma_p` truncated to
+``sketch_dim`` coordinates in all (stratified: :math:`\propto a_j` coordinates of
+:math:`P_j`, rescaled; a PolySketch's first ``k`` coordinates are a PolySketch of width
+``k``):
+
+.. math::
+
+    N^{(h)}_p = \tfrac{1}{f^2}\sum_\delta N_{p+\delta},\qquad
+    \mu_p \leftarrow \frac{[(\sqrt{a_0 N_{p+\delta}})_\delta,\ \mathrm{fold}(G)_p]}
+        {\|\cdot\|},\qquad
+    \psi_p \leftarrow \tfrac1f\,[(\sqrt{a_0 N_{p+\delta}})_\delta,\
+        \mathrm{fold}([G, \mathrm{TensorSRHT}(\psi, \dot\gamma)])_p]
+
+(independent signs for the two folds). After the last layer the pixel vectors are averaged
+(global average pooling) and a final SRHT gives exactly ``n_components`` real columns, as in
+:class:`~sklearn_ntk.NTKSketch`.
+
+References
+----------
+A. Zandieh, I. Han, H. Avron, N. Shoham, C. Kim, J. Shin. *Scaling Neural Tangent Kernels via
+Sketching and Random Features*. NeurIPS 2021.
+S. Arora, S. Du, W. Hu, Z. Li, R. Salakhutdinov, R. Wang. *On Exact Computation with an
+Infinitely Wide Neural Net*. NeurIPS 2019.
+"""
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._backend import _is_numpy, to_device
+from ._base import BaseFeatureMap, lone_column_weight, rademacher
+from ._images import (
+    check_conv_geometry,
+    check_filter_size,
+    check_image_shape,
+    check_padding,
+    output_size,
+    window_offsets,
+    window_slices,
+)
+from ._polyfit import fit_dot_product_polynomial
+from ._sketches import draw_polysketch, draw_srht, polysketch_powers, srht
+from .estimators import FeatureRidgeClassifier, FeatureRidgeRegressor
+
+__all__ = ["CNTKSketch", "CNTKSketchClassifier", "CNTKSketchRegressor"]
+
+# Default width of the per-pixel sketches: n_components // 8 clipped to this range (the
+# per-pixel width, not n_components, sets the variance at depth >= 2).
+_MIN_SKETCH_DIM, _MAX_SKETCH_DIM = 64, 512
+
+
+def default_sketch_dim(n_components):
+    """``sketch_dim=None``: ``n_components // 8`` clipped to ``[64, 512]``."""
+    return int(min(_MAX_SKETCH_DIM, max(_MIN_SKETCH_DIM, n_components // 8)))
+
+
+# --------------------------------------------------------------------------- real views
+
+
+def _as_real(xp, Z):
+    """Real array of twice the width, ``[Re z_0, Im z_0, Re z_1, ...]`` (a view for NumPy).
+
+    :math:`\\langle \\mathrm{real}(z), \\mathrm{real}(w)\\rangle = \\mathrm{Re}\\langle z,
+    w\\rangle`, so real sketches of it estimate the real parts of Hermitian products.
+    """
+    shape = tuple(Z.shape[:-1]) + (2 * Z.shape[-1],)
+    if _is_numpy(xp):
+        Z = np.ascontiguousarray(Z)
+        return Z.view(Z.real.dtype).reshape(shape)
+    return xp.reshape(xp.stack([xp.real(Z), xp.imag(Z)], axis=-1), shape)
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def _pad_images(xp, V, filter_size, padding):
+    """Zero-pad the two pixel axes of ``V`` (n, H, W, k) for the window of ``padding``."""
+    if padding == "valid":
+        return V
+    offsets = window_offsets(filter_size, padding)
+    before, after = -offsets[0], offsets[-1]
+    n, height, width, k = V.shape
+    for axis, (size_before, size_after) in ((1, (before, after)), (2, (before, after))):
+        shape = list(V.shape)
+        parts = []
+        if size_before:
+            shape[axis] = size_before
+            parts.append(xp.zeros(tuple(shape), dtype=V.dtype, device=V.device))
+        parts.append(V)
+        if size_after:
+            shape[axis] = size_after
+            parts.append(xp.zeros(tuple(shape), dtype=V.dtype, device=V.device))
+        V = xp.concat(parts, axis=axis) if len(parts) > 1 else V
+    return V
+
+
+def window_patches(xp, V, filter_size, padding):
+    """Direct sums :math:`u_p = \\oplus_\\delta v_{p+\\delta}` (zero outside the image).
+
+    Parameters
+    ----------
+    V : array of shape (n, H, W, k)
+    filter_size : int
+    padding : {"same", "valid"}
+
+    Returns
+    -------
+    array of shape (n, H_out, W_out, f * f * k)
+        Offsets in row-major order, so :math:`\\langle u_p(x), u_{p'}(y)\\rangle =
+        \\sum_\\delta \\langle x_{p+\\delta}, y_{p'+\\delta}\\rangle`.
+    """
+    h_out = output_size(V.shape[1], filter_size, padding)
+    w_out = output_size(V.shape[2], filter_size, padding)
+    P = _pad_images(xp, V, filter_size, padding)
+    return xp.concat([P[:, a:a + h_out, b:b + w_out, :] for a in range(filter_size)
+                      for b in range(filter_size)], axis=-1)
+
+
+def _shifted_sum(xp, V, pairs, n_out, axis, signs):
+    """``out[o] = sum_k signs[k] * V[i]`` over the ``(o, i)`` slice pairs of one pixel axis.
+
+    ``signs`` is ``None`` (plain sum) or an array of shape (n_pairs, k) broadcast over the
+    last axis. The pair covering the whole output initialises ``out`` (no zero fill).
+    """
+    def index(sl):
+        return (slice(None),) * axis + (sl, ...)  # explicit ellipsis: array-API indexing
+
+    full = next(k for k, (o, _) in enumerate(pairs) if o.stop - o.start == n_out)
+    out = V[index(pairs[full][1])]
+    out = out * signs[full, ...] if signs is not None else xp.asarray(out, copy=True)
+    for k, (o, i) in enumerate(pairs):
+        if k == full:
+            continue
+        term = V[index(i)]
+        if signs is not None:
+            term = term * signs[k, ...]
+        out[index(o)] += term
+    return out
+
+
+def window_fold(xp, V, filter_size, padding, signs=None):
+    """Signed window sum :math:`\\sum_{(a,b)} R_a \\odot C_b \\odot v_{p+(a,b)}`.
+
+    Parameters
+    ----------
+    V : array of shape (n, H, W, k)
+    signs : tuple (R, C) of arrays of shape (f, k), or None
+        Row and column sign vectors; ``None`` gives the plain window sum. Offsets that fall
+        entirely outside a small image are skipped, the others use the signs of their index
+        among the remaining ones (the same for every image).
+
+    Returns
+    -------
+    array of shape (n, H_out, W_out, k)
+    """
+    rows, cols = (None, None) if signs is None else signs
+    h_out, row_pairs = window_slices(V.shape[1], filter_size, padding)
+    w_out, col_pairs = window_slices(V.shape[2], filter_size, padding)
+    partial = _shifted_sum(xp, V, col_pairs, w_out, 2, cols)
+    return _shifted_sum(xp, partial, row_pairs, h_out, 1, rows)
+
+
+def _n_threads(xp):
+    """Threads for a NumPy batch: the CPU cores available to this process; 1 otherwise."""
+    if not _is_numpy(xp):
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _normalise_rows(xp, A):
+    """Rows divided by their norm; zero rows stay zero."""
+    norms = xp.sqrt(xp.sum(A * A, axis=-1, keepdims=True))
+    return A / xp.where(norms > 0, norms, xp.ones_like(norms))
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def _allocate(weights, total):
+    """Split ``total`` coordinates among blocks proportionally to ``weights``, >= 1 each."""
+    weights = np.asarray(weights, dtype=np.float64)
+    total = max(total, len(weights))
+    counts = np.ones(len(weights), dtype=int)
+    raw = (total - len(weights)) * weights / weights.sum()
+    counts += np.floor(raw).astype(int)
+    remainder = total - counts.sum()
+    counts[np.argsort(-(raw - np.floor(raw)), kind="stable")[:remainder]] += 1
+    return [int(c) for c in counts]
+
+
+def _fit_relu_polynomials(degree, lower):
+    """Coefficients and max errors of the fits of kappa1 and kappa0 on ``[lower, 1]``."""
+    a, error_a = fit_dot_product_polynomial("kappa1", degree, lower=lower)
+    b, error_b = fit_dot_product_polynomial("kappa0", degree, lower=lower)
+    return np.asarray(a), np.asarray(b), (error_a, error_b)
+
+
+def _draw_layer(rng, a, b, d_mu, d_psi, m, filter_size, last):
+    """Random parameters of one ReLU layer (and of the window aggregation after it)."""
+    deg1 = [j for j in range(1, len(a)) if a[j] > 0]
+    deg0 = [j for j in range(1, len(b)) if b[j] > 0]
+    layer = {"a": [float(c) for c in a], "b": [float(c) for c in b],
+             "deg1": deg1, "deg0": deg0}
+    top = max(deg1 + deg0 + [1])
+    layer["poly"] = draw_polysketch(rng, d_mu, m, top)
+    layer["psi_srht"] = draw_srht(rng, d_psi, m)
+    layer["dot_widths"] = _allocate([b[0]] + [b[j] for j in deg0], m)
+    if last:
+        return layer, 1 + 2 * m * (len(deg1) + 1)
+    widths = _allocate([a[j] for j in deg1], m) if deg1 else []
+    layer["widths"] = widths
+    n_gamma = 2 * sum(widths)
+    for key, size in (("fold_mu", n_gamma), ("fold_psi_gamma", n_gamma),
+                      ("fold_psi_tensor", 2 * m)):
+        layer[key] = (rademacher(rng, (filter_size, size)), rademacher(rng, (filter_size, size)))
+    return layer, None
+
+
+# --------------------------------------------------------------------------- the layers
+
+
+class _Params:
+    """Host parameters moved to the namespace, dtype and device of one batch (cached)."""
+
+    def __init__(self, xp, dtype, device):
+        self.xp, self.dtype, self.device = xp, dtype, device
+        self._cache = {}
+
+    def get(self, array):
+        key = id(array)
+        if key not in self._cache:
+            self._cache[key] = (array, to_device(self.xp, array, self.device, self.dtype))
+        return self._cache[key][1]
+
+
+def _row_norms(xp, A):
+    """Euclidean norms of the rows (last axis) of a real or complex array, keepdims."""
+    R = _as_real(xp, A) if A.dtype in (xp.complex64, xp.complex128) else A
+    return xp.sqrt(xp.sum(R * R, axis=-1, keepdims=True))
+
+
+def _with_norms(xp, A, target):
+    """Rows of ``A`` rescaled to the norms ``target`` (rows of zeros stay zero)."""
+    norms = _row_norms(xp, A)
+    scale = target / xp.where(norms > 0, norms, xp.ones_like(norms))
+    return A * xp.astype(scale, A.dtype)
+
+
+def _degree_blocks(xp, powers, weights, degrees, root, widths=None):
+    r"""Blocks :math:`\sqrt{c_j}\sqrt{N_p}\, P_j(\mu_p)`, optionally truncated to ``widths``.
+
+    A PolySketch's first ``w`` of its ``m`` coordinates, times :math:`\sqrt{m/w}`, are a
+    PolySketch of width ``w``. Each block is rescaled to its exact norm
+    :math:`\sqrt{c_j N_p}` (:math:`\|\mu_p^{\otimes j}\| = 1`): a ratio estimator, whose
+    error for nearly parallel vectors (the common part of all pixels) is far smaller.
+    """
+    parts = []
+    for k, j in enumerate(degrees):
+        P = powers[j - 1] if widths is None else powers[j - 1][:, :widths[k]]
+        parts.append(_with_norms(xp, P, root * math.sqrt(weights[j])))
+    return parts
+
+
+def _tensor_sketch(xp, psi, powers, layer, psi_norm, device):
+    r"""TensorSRHT of :math:`\psi_p` and :math:`\dot\gamma_p`, stratified in the second factor.
+
+    :math:`T = m^{-1/2}\, S(\psi) \odot s`, with :math:`S(\psi) = (F D \psi)[P]` the
+    sampled FFT of ``psi`` and :math:`s` a stratified coordinate sample of
+    :math:`\dot\gamma = [\sqrt{b_0}, \sqrt{b_j} P_j]_j`: the constant gets ``w_0`` of the
+    ``m`` coordinates, degree ``j`` the first ``w_j`` coordinates of :math:`P_j`, with
+    ``w`` proportional to ``b``. Since :math:`E[S(\psi)_k \overline{S(\psi')_k}] =
+    \langle\psi, \psi'\rangle` for every ``k`` (uniform frequencies, independent of ``s``),
+    block ``j`` estimates :math:`b_j\langle\psi, \psi'\rangle\langle\mu, \mu'\rangle^j`:
+
+    .. math::
+
+        E\,\mathrm{Re}\langle T_j, T_j'\rangle = b_j\,\langle\psi, \psi'\rangle\,
+        \tfrac{m}{w_j}\sum_{i < w_j}\mathrm{Re}\,P_{ji}\overline{P'_{ji}}.
+
+    The coordinates of the :math:`P_j` are already independent random samples, so they need
+    no second FFT (a plain TensorSRHT would take the FFT of the long vector
+    :math:`\dot\gamma`). Each block is rescaled to its exact norm
+    :math:`\sqrt{b_j}\,\|\psi_p\|`.
+    """
+    b, widths = layer["b"], layer["dot_widths"]
+    sampled = srht(xp, psi, layer["psi_srht"], device)
+    parts = [_with_norms(xp, sampled[:, :widths[0]], psi_norm * math.sqrt(b[0]))]
+    start = widths[0]
+    for j, w in zip(layer["deg0"], widths[1:]):
+        block = sampled[:, start:start + w] * powers[j - 1][:, :w]
+        parts.append(_with_norms(xp, block, psi_norm * math.sqrt(b[j])))
+        start += w
+    return xp.concat(parts, axis=-1)
+
+
+def _relu_layer(xp, state, layer, params, filter_size, padding, last):
+    """One conv + ReLU layer of the sketch (ALGORITHMS.md §8).
+
+    Parameters
+    ----------
+    state : tuple (mu, psi, norms, diag)
+        ``mu`` real (n, H, W, d_mu) with unit rows (zero for zero-norm pixels); ``psi`` real
+        (n, H, W, d_psi); ``norms`` the exact :math:`N_p` and ``diag`` the exact
+        :math:`\\Theta_{pp}(x, x) = \\|\\psi_p\\|^2`, both (n, H, W, 1).
+    last : bool
+        Return the pooled pixel average instead of the next layer's state.
+
+    Returns
+    -------
+    The next layer's state, or the pooled array (n, width) when ``last``.
+    """
+    mu, psi, norms, diag = state
+    n, height, width, _ = mu.shape
+    rows = n * height * width
+    powers = polysketch_powers(xp, xp.reshape(mu, (rows, mu.shape[-1])), layer["poly"],
+                               params.device)
+    psi_norm = xp.reshape(xp.sqrt(diag), (rows, 1))
+    tensor = _tensor_sketch(xp, xp.reshape(psi, (rows, psi.shape[-1])), powers, layer,
+                            psi_norm, params.device)
+    root = xp.reshape(xp.sqrt(norms), (rows, 1))
+    if last:
+        return _pool(xp, powers, tensor, root, layer, n)
+    gamma = xp.concat(_degree_blocks(xp, powers, layer["a"], layer["deg1"], root,
+                                     layer["widths"]), axis=-1)
+    return _aggregate(xp, gamma, tensor, norms, diag, layer, params, filter_size, padding)
+
+
+def _pool(xp, powers, tensor, root, layer, n_images):
+    r"""Global average pooling of :math:`[\gamma_p, T_p]` (real, width ``1 + 2 m (q + 1)``)."""
+    def mean(A):
+        return xp.mean(xp.reshape(A, (n_images, -1, A.shape[-1])), axis=1)
+
+    pooled = [mean(root) * math.sqrt(layer["a"][0])]
+    for block in _degree_blocks(xp, powers, layer["a"], layer["deg1"], root):
+        pooled.append(_as_real(xp, mean(block)))
+    pooled.append(_as_real(xp, mean(tensor)))
+    return xp.concat(pooled, axis=-1)
+
+
+def _aggregate(xp, gamma, tensor, norms, diag, layer, params, filter_size, padding):
+    r"""Window aggregation into the next layer's state.
+
+    :math:`\mu_p = [c_p, \mathrm{fold}(G)_p] / \|\cdot\|` and
+    :math:`\psi_p = [c_p, \mathrm{fold}'(G)_p, \mathrm{fold}'(T)_p] / f`, with
+    :math:`c_p = (\sqrt{a_0 N_{p+\delta}})_\delta` the exact window of the constant term and
+    independent signs for ``fold`` and ``fold'``. The folds are rescaled to their exact
+    norms, :math:`\|\mathrm{fold}(v)_p\|^2 = \sum_\delta \|v_{p+\delta}\|^2`, so that
+    :math:`\|\psi_p\|^2 = \Theta^{(h)}_{pp}(x, x)` exactly.
+    """
+    n, height, width, _ = norms.shape
+    shape = (n, height, width, -1)
+    f = filter_size
+    a, b = layer["a"], layer["b"]
+    sum_a = sum(a[j] for j in layer["deg1"])
+    constant = xp.sqrt(norms) * math.sqrt(a[0])
+    constant_patch = window_patches(xp, constant, f, padding)
+    window_norms = window_fold(xp, norms, f, padding)
+    window_diag = window_fold(xp, diag, f, padding)
+    gamma = xp.reshape(_as_real(xp, gamma), shape)
+    tensor = xp.reshape(_as_real(xp, tensor), shape)
+
+    def fold(V, key, squared_norm):
+        folded = window_fold(xp, V, f, padding, tuple(params.get(s) for s in layer[key]))
+        return _with_norms(xp, folded, xp.sqrt(squared_norm))
+
+    gamma_norm2 = window_norms * sum_a
+    tensor_norm2 = window_diag * sum(b)
+    mu = _normalise_rows(xp, xp.concat([constant_patch, fold(gamma, "fold_mu", gamma_norm2)],
+                                       axis=-1))
+    psi = xp.concat([constant_patch, fold(gamma, "fold_psi_gamma", gamma_norm2),
+                     fold(tensor, "fold_psi_tensor", tensor_norm2)], axis=-1) * (1.0 / f)
+    next_norms = window_norms * (1.0 / f**2)
+    next_diag = (window_norms * (a[0] + sum_a) + tensor_norm2) * (1.0 / f**2)
+    return mu, psi, next_norms, next_diag
+
+
+# --------------------------------------------------------------------------- estimator
+
+
+class CNTKSketch(BaseFeatureMap):
+    r"""CNTKSketch: random features of the convolutional NTK with global average pooling.
+
+    Approximates the kernel of :func:`sklearn_ntk._cntk_kernel.cntk_kernel` (ALGORITHMS.md
+    §3): the NTK of ``L`` layers of :math:`f\times f` stride-1 convolutions with ReLU,
+    followed by global average pooling and a linear readout,
+
+    .. math::
+
+        \mathrm{CNTK}(x, y) = \frac{1}{(H_L W_L)^2}\sum_{p, p'}
+            \big[\Theta^{(L-1)}\odot\dot\Gamma^{(L)} + \Gamma^{(L)}\big]_{pp'},
+
+    by features :math:`\varphi` with :math:`\langle\varphi(x), \varphi(y)\rangle \approx
+    \mathrm{CNTK}(x, y)`, computed in time linear in the number of pixels (Zandieh et al.
+    2021, ALGORITHMS.md §8). Per layer the ReLU kernels :math:`\kappa_1, \kappa_0` are
+    replaced by non-negative polynomials of degree ``degree`` fitted on the range of the
+    correlations (:math:`[-1, 1]` at the first layer; :math:`[0, 1]` after it, since
+    :math:`\kappa_1 \ge 0` makes every later correlation non-negative); the powers of the
+    per-pixel correlation vectors are sketched with PolySketch, products of kernels with
+    TensorSRHT, and the window sums of the convolutions with one signed fold per layer (see
+    the module docstring). The per-pixel sketches have ``sketch_dim`` complex coordinates;
+    after global average pooling a final SRHT gives ``n_components`` features.
+
+    Every estimate of a sketch step is unbiased given its inputs; the remaining bias comes
+    from the polynomial fits (``fit_errors_``) and from applying them to estimated rather
+    than exact correlations (small, :math:`O(1/\text{sketch\_dim})`).
+
+    Parameters
+    ----------
+    n_components : int, default=1024
+        Number of output features (exactly). When it is odd, the last column is a Rademacher
+        projection of the pooled vector (as in :class:`~sklearn_ntk.NTKSketch`), so every
+        value >= 1 gives an unbiased estimate of the sketched kernel.
+    depth : int, default=1
+        Number ``L`` of convolution + ReLU layers.
+    filter_size : int, default=3
+        Side ``f`` of the square filters (stride 1).
+    padding : {"same", "valid"}, default="same"
+        Zero padding of every convolution. ``"same"`` keeps the map size (for even ``f`` the
+        window of pixel ``i`` covers ``i - floor((f-1)/2) .. i + ceil((f-1)/2)``);
+        ``"valid"`` shrinks it by ``f - 1`` per layer.
+    degree : int, default=4
+        Degree of the polynomial approximations of :math:`\kappa_1` and :math:`\kappa_0`.
+        Higher degrees lower the bias (``fit_errors_``) but add variance to the sketches of
+        the powers; 2 to 4 are good values.
+    sketch_dim : int, default=None
+        Complex width ``m`` of the per-pixel sketches (PolySketch, TensorSRHT, folded
+        windows); time and memory grow linearly with it. ``None`` means
+        ``n_components // 8`` clipped to ``[64, 512]``.
+    image_shape : tuple (H, W) or (H, W, C), default=None
+        Shape of one image; rows of ``X`` are images flattened row-major in ``(H, W, C)``
+        order. ``None``: ``(1, 1, n_features)``, one pixel whose channels are the features
+        (every window holds the centre pixel only and the kernel is a fully connected NTK,
+        so plain 2-D data is accepted); always pass it for images.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every random draw (made in ``fit``, on the host).
+    max_memory : int, default=None
+        Bytes of intermediate arrays per transform batch; ``None`` means 256 MiB, or
+        scikit-learn's ``working_memory`` when that is smaller. Results do not depend on it.
+
+    Attributes
+    ----------
+    coef_ : array of shape (depth, 2, degree + 1)
+        ``coef_[h, 0]`` and ``coef_[h, 1]``: the non-negative polynomial coefficients of
+        :math:`\kappa_1` and :math:`\kappa_0` at layer ``h + 1`` (float64, in the array
+        namespace and on the device of the data passed to ``fit``).
+    fit_errors_ : tuple of (float, float), one per layer
+        Maximum absolute errors of the fits of :math:`\kappa_1` and :math:`\kappa_0` on their
+        intervals.
+    image_shape_ : tuple of int (H, W, C)
+    output_shape_ : tuple of int (H_L, W_L)
+        Size of the map after the ``depth`` convolutions (the pooled pixels).
+    sketch_dim_ : int
+        Width ``m`` in use.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Only when ``X`` has string feature names.
+
+    See Also
+    --------
+    sklearn_ntk._cntk_kernel.cntk_kernel : the exact kernel (quadratic in the pixels).
+    CNTKSketchRegressor, CNTKSketchClassifier : ridge models on these features.
+
+    References
+    ----------
+    A. Zandieh, I. Han, H. Avron, N. Shoham, C. Kim, J. Shin. *Scaling Neural Tangent Kernels via
+    Sketching and Random Features*. NeurIPS 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ntk.cntk_sketch import CNTKSketch
+    >>> X = np.random.RandomState(0).rand(4, 8 * 8 * 3)
+    >>> Z = CNTKSketch(n_components=256, depth=2, image_shape=(8, 8, 3),
+    ...                random_state=0).fit_transform(X)
+    >>> Z.shape
+    (4, 256)
+    """
+
+    _parameter_constraints = {
+        **BaseFeatureMap._parameter_constraints,
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "filter_size": [Interval(Integral, 1, None, closed="left")],
+        "padding": [StrOptions({"same", "valid"})],
+        "degree": [Interval(Integral, 1, None, closed="left")],
+        "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "image_shape": ["array-like", None],
+    }
+    _namespace_attribute = "coef_"
+
+    def __init__(self, n_components=1024, *, depth=1, filter_size=3, padding="same", degree=4,
+                 sketch_dim=None, image_shape=None, random_state=None, max_memory=None):
+        self.n_components = n_components
+        self.depth = depth
+        self.filter_size = filter_size
+        self.padding = padding
+        self.degree = degree
+        self.sketch_dim = sketch_dim
+        self.image_shape = image_shape
+        self.random_state = random_state
+        self.max_memory = max_memory
+
+    # ------------------------------------------------------------------ fit
+
+    def _fit_params(self, rng, n_features):
+        f = check_filter_size(self.filter_size)
+        padding = check_padding(self.padding)
+        self.image_shape_ = check_image_shape(self.image_shape, n_features)
+        self.output_shape_ = check_conv_geometry(self.image_shape_, f, self.depth, padding)
+        m = default_sketch_dim(self.n_components) if self.sketch_dim is None \
+            else int(self.sketch_dim)
+        self.sketch_dim_ = m
+        coef, errors, self._layers = [], [], []
+        d_mu = d_psi = f * f * self.image_shape_[2]
+        for h in range(self.depth):
+            # Correlations lie in [-1, 1] at the input; after a ReLU layer every
+            # Sigma^(h) is a window average of sqrt(N N') kappa1(.) >= 0, so rho >= 0.
+            a, b, error = _fit_relu_polynomials(self.degree, -1.0 if h == 0 else 0.0)
+            coef.append([a, b])
+            errors.append(error)
+            last = h == self.depth - 1
+            layer, n_pooled = _draw_layer(rng, a, b, d_mu, d_psi, m, f, last)
+            self._layers.append(layer)
+            if not last:
+                n_gamma = 2 * sum(layer["widths"])
+                d_mu, d_psi = f * f + n_gamma, f * f + n_gamma + 2 * m
+        # Plain tuples: fitted NumPy arrays would sit in the wrong namespace for array-API
+        # input (the public coef_ is set in the input's namespace by BaseFeatureMap.fit).
+        self._coef = tuple(tuple(tuple(float(c) for c in poly) for poly in pair)
+                           for pair in coef)
+        self.fit_errors_ = tuple((float(e1), float(e0)) for e1, e0 in errors)
+        self._n_pooled = n_pooled
+        self._draw_output(rng, n_pooled)
+        return self.n_components
+
+    def _draw_output(self, rng, n_pooled):
+        """Final SRHT to ``n_components // 2`` complex columns (+ a Rademacher column)."""
+        self._n_complex = self.n_components // 2
+        self._final = draw_srht(rng, n_pooled, self._n_complex) if self._n_complex else None
+        self._lone = None
+        if self.n_components % 2:
+            self._lone = {"signs": rademacher(rng, n_pooled)}
+
+    def _namespace_array(self):
+        return np.asarray(self._coef, dtype=np.float64)
+
+    # ------------------------------------------------------------------ transform
+
+    def _bytes_per_row(self, itemsize):
+        """Peak bytes of intermediates per image (measured, with a margin)."""
+        height, width, channels = self.image_shape_
+        pixels = height * width
+        f = self.filter_size
+        top = max(len(self._layers[0]["poly"]["levels"]), 1)
+        leaves = 2 ** top
+        per_pixel = self.sketch_dim_ * (4 * self.degree + 2 * leaves + 16) + 3 * f * f * channels
+        return 2 * itemsize * pixels * per_pixel + 2 * itemsize * self._n_pooled
+
+    def _transform_batch(self, xp, X, device):
+        """Features of a batch; NumPy batches are split over one thread per CPU core.
+
+        NumPy's element-wise kernels are single-threaded and release the GIL, so threads over
+        groups of images use every core (the FFTs are multi-threaded already). Each image's
+        features depend on that image only, so the split never changes the result.
+        """
+        n_threads = min(_n_threads(xp), X.shape[0])
+        if n_threads <= 1:
+            return self._transform_images(xp, X, device)
+        bounds = [X.shape[0] * k // n_threads for k in range(n_threads + 1)]
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts = list(pool.map(lambda k: self._transform_images(
+                xp, X[bounds[k]:bounds[k + 1], ...], device), range(n_threads)))
+        return xp.concat(parts, axis=0)
+
+    def _transform_images(self, xp, X, device):
+        params = _Params(xp, X.dtype, device)
+        f, padding = self.filter_size, self.padding
+        images = xp.reshape(X, (X.shape[0],) + tuple(self.image_shape_))
+        u = window_patches(xp, images, f, padding)
+        norms = xp.sum(u * u, axis=-1, keepdims=True)
+        mu = u / xp.sqrt(xp.where(norms > 0, norms, xp.ones_like(norms)))
+        state = (mu, u, norms, norms)  # Theta^(0) = Sigma^(0): psi = u, diag = N
+        for h, layer in enumerate(self._layers):
+            state = _relu_layer(xp, state, layer, params, f, padding, h == len(self._layers) - 1)
+        return self._output(xp, state, params)
+
+    def _output(self, xp, pooled, params):
+        """Exactly ``n_components`` real columns from the pooled vectors (unbiased)."""
+        weight = 1.0 if self._lone is None else lone_column_weight(self._n_complex)
+        columns = []
+        if self._n_complex:
+            W = srht(xp, pooled, self._final, params.device) * math.sqrt(weight)
+            columns += [xp.real(W), xp.imag(W)]
+        if self._lone is not None:
+            lone = xp.sum(pooled * params.get(self._lone["signs"]), axis=-1, keepdims=True)
+            columns.append(lone * math.sqrt(1.0 - weight))
+        return xp.concat([xp.astype(c, pooled.dtype) for c in columns], axis=1)
+
+
+# --------------------------------------------------------------------------- estimators
+
+_SKETCH_PARAMS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "depth": [Interval(Integral, 1, None, closed="left")],
+    "filter_size": [Interval(Integral, 1, None, closed="left")],
+    "padding": [StrOptions({"same", "valid"})],
+    "degree": [Interval(Integral, 1, None, closed="left")],
+    "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
+    "image_shape": ["array-like", None],
+}
+
+
+class _CNTKFeatureMixin:
+    """Builds the :class:`CNTKSketch` named by the estimator's parameters."""
+
+    def _make_feature_map(self):
+        return CNTKSketch(n_components=self.n_components, depth=self.depth,
+                          filter_size=self.filter_size, padding=self.padding,
+                          degree=self.degree, sketch_dim=self.sketch_dim,
+                          image_shape=self.image_shape, random_state=self.random_state,
+                          max_memory=self.max_memory)
+
+
+_COMMON_DOC = r"""
+    Parameters
+    ----------
+    n_components : int, default=1024
+        Number of CNTKSketch features.
+    depth : int, default=1
+        Number ``L`` of convolution + ReLU layers of the network.
+    filter_size : int, default=3
+        Side ``f`` of the square filters (stride 1).
+    padding : {"same", "valid"}, default="same"
+        Zero padding of the convolutions.
+    degree : int, default=4
+        Degree of the polynomial approximations of the ReLU kernels :math:`\kappa_1`,
+        :math:`\kappa_0`.
+    sketch_dim : int, default=None
+        Width of the per-pixel sketches; ``None``: ``n_components // 8`` clipped to
+        ``[64, 512]``.
+    image_shape : tuple (H, W) or (H, W, C), default=None
+        Shape of one image (rows of ``X`` are flattened row-major ``(H, W, C)``); ``None``:
+        ``(1, 1, n_features)``, one pixel with the features as channels (a fully connected
+        NTK); always pass it for images.
+    alpha : float, default=1.0
+        Ridge penalty, used when ``alphas`` is None.
+    alphas : array-like of float, default=None
+        Grid of penalties; the one with the smallest generalised cross-validation error is
+        chosen, all from one eigendecomposition of :math:`Z^T Z`.
+    fit_intercept : bool, default=True
+        Centre features and targets (weighted by ``sample_weight``) and fit an intercept.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the feature map.
+    max_memory : int, default=None
+        Bytes of intermediates per featurisation batch (``None``: 256 MiB, or
+        ``working_memory`` when smaller).
+"""
+
+_REFERENCES = """
+    References
+    ----------
+    A. Zandieh, I. Han, H. Avron, N. Shoham, C. Kim, J. Shin. *Scaling Neural Tangent Kernels via
+    Sketching and Random Features*. NeurIPS 2021. S. Arora et al. *On Exact Computation with an
+    Infinitely Wide Neural Net*. NeurIPS 2019.
+"""
+
+
+class CNTKSketchRegressor(_CNTKFeatureMixin, FeatureRidgeRegressor):
+    __doc__ = r"""Ridge regression on CNTKSketch features: approximate CNTK regression.
+
+    Fits :math:`\min_w \|Zw - y\|^2 + \alpha\|w\|^2` on :math:`Z = \varphi(X)`, the
+    :class:`CNTKSketch` features with :math:`ZZ^T \approx` the convolutional NTK (global
+    average pooling) of a ReLU CNN; the cost is linear in the number of images and of pixels.
+    """ + _COMMON_DOC + """
+    Attributes
+    ----------
+    feature_map_ : CNTKSketch
+        The fitted feature map.
+    coef_ : ndarray of shape (n_components,) or (n_targets, n_components)
+    intercept_ : float or ndarray of shape (n_targets,)
+    alpha_ : float
+        Penalty used (chosen by GCV when ``alphas`` is given).
+    gcv_scores_ : ndarray of shape (n_alphas,)
+        Mean squared GCV error per alpha (only when ``alphas`` is given).
+    n_features_in_ : int
+    """ + _REFERENCES + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ntk.cntk_sketch import CNTKSketchRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(40, 6 * 6); y = X[:, :18].sum(axis=1)
+    >>> model = CNTKSketchRegressor(n_components=128, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {**FeatureRidgeRegressor._parameter_constraints, **_SKETCH_PARAMS}
+
+    def __init__(self, n_components=1024, *, depth=1, filter_size=3, padding="same", degree=4,
+                 sketch_dim=None, image_shape=None, alpha=1.0, alphas=None,
+                 fit_intercept=True, random_state=None, max_memory=None):
+        self.n_components = n_components
+        self.depth = depth
+        self.filter_size = filter_size
+        self.padding = padding
+        self.degree = degree
+        self.sketch_dim = sketch_dim
+        self.image_shape = image_shape
+        self.alpha = alpha
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+        self.max_memory = max_memory
+
+
+class CNTKSketchClassifier(_CNTKFeatureMixin, FeatureRidgeClassifier):
+    __doc__ = r"""Classification by ridge regression of centred one-hot targets on CNTKSketch features.
+
+    As in Zandieh et al. (2021): targets are the class indicators minus ``1/k`` (``k``
+    classes), regressed on the :class:`CNTKSketch` features :math:`Z = \varphi(X)`
+    (:math:`ZZ^T \approx` the CNTK with global average pooling); ``decision_function``
+    returns the regression scores and ``predict`` their argmax.
+    """ + _COMMON_DOC + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    feature_map_ : CNTKSketch
+    coef_ : ndarray of shape (n_classes, n_components)
+    intercept_ : ndarray of shape (n_classes,)
+    alpha_ : float
+    gcv_scores_ : ndarray of shape (n_alphas,)
+        Only when ``alphas`` is given.
+    n_features_in_ : int
+    """ + _REFERENCES + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_ntk.cntk_sketch import CNTKSketchClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CNTKSketchClassifier(n_components=512, image_shape=(8, 8), alpha=0.1,
+    ...                            random_state=0).fit(X[:500], y[:500])
+    >>> float(clf.score(X[500:700], y[500:700])) > 0.9
+    True
+    """
+
+    _parameter_constraints = {**FeatureRidgeClassifier._parameter_constraints, **_SKETCH_PARAMS}
+
+    def __init__(self, n_components=1024, *, depth=1, filter_size=3, padding="same", degree=4,
+                 sketch_dim=None, image_shape=None, alpha=1.0, alphas=None,
+                 fit_intercept=True, random_state=None, max_memory=None):
+        self.n_components = n_components
+        self.depth = depth
+        self.filter_size = filter_size
+        self.padding = padding
+        self.degree = degree
+        self.sketch_dim = sketch_dim
+        self.image_shape = image_shape
+        self.alpha = alpha
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+        self.max_memory = max_memory
