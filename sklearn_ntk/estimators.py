@@ -64,9 +64,10 @@ class _BaseFeatureRidge(BaseEstimator):
     def _chunk_statistics(self, X, y, sample_weight):
         """Statistics of validated rows, featurised batch by batch within ``max_memory``.
 
-        Each batch's features (plus their float64 centred copy) and the feature map's own
-        intermediates fit in the budget; the batch statistics are merged exactly, so the
-        whole feature matrix is never held at once.
+        Each batch's features (plus their float64 centred copy) fit in the budget, and the
+        feature map computes them in transform batches whose intermediates fit in it too (so
+        at most twice ``max_memory`` is live); the batch statistics are merged exactly, so
+        the whole feature matrix is never held at once.
         """
         xp, device = namespace_of(X)
         Y = self._targets(any_to_numpy(y))
@@ -74,9 +75,11 @@ class _BaseFeatureRidge(BaseEstimator):
             sample_weight = _check_sample_weight(any_to_numpy(sample_weight), np.empty(
                 (X.shape[0], 0)), dtype=np.float64)
         feature_map = self.feature_map_
-        bytes_per_row = (feature_map._bytes_per_row(8)
-                         + 3 * 8 * feature_map._n_features_out)
-        batch = rows_per_batch(bytes_per_row, self.max_memory)
+        # The budget bounds the features (plus their float64 centred copy) held at once; the
+        # map's own intermediates are bounded separately by its transform batches. Counting
+        # both here made batches of a few images for CNTKSketch, and the cost of the
+        # m x m Gram update and merge per batch then dominated the fit.
+        batch = rows_per_batch(3 * 8 * feature_map._n_features_out, self.max_memory)
         stats = None
         for start in range(0, max(X.shape[0], 1), batch):
             stop = min(start + batch, X.shape[0])
