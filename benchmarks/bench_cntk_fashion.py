@@ -28,6 +28,8 @@ from sklearn_ntk.datasets import load_fashion_mnist, mean_pool_images
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_data")
 ALPHAS = np.logspace(-7, 2, 19)
+# The full run's GCV chose the lowest alpha of ALPHAS at 20,000 images: go further down there.
+ALPHAS_FULL = np.logspace(-11, 2, 27)
 
 
 def cpu_seconds():
@@ -44,12 +46,6 @@ def balanced_subset(y, per_class, seed):
     rng = np.random.default_rng(seed)
     return np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False)
                                    for c in np.unique(y)]))
-
-
-def standardise(X_train, *others):
-    """Pixel intensities centred and scaled by the training mean/std (one channel)."""
-    mean, std = X_train.mean(), X_train.std()
-    return [(X - mean) / std for X in (X_train,) + others]
 
 
 def choose_alpha(scores_on_split, y, classes, n_folds=5):
@@ -90,26 +86,113 @@ def kernel_ridge_scores(K_fit, K_eval, y_fit, classes, alphas):
     return [Ke @ (V @ (VtY / (w + alpha)[:, None])) + y_mean for alpha in alphas]
 
 
-def load_equal(per_class, seed=0):
+# The smallest equal-data subset. Larger ones contain it (nested draws), so the exact kernel
+# blocks already computed for it are reused. Every subset is standardised with the training
+# statistics of the base subset: the CNTK is not shift-invariant, so the blocks only fit
+# together under one fixed preprocessing.
+BASE_PER_CLASS = 100
+
+
+def nested_balanced_subset(y, per_class, seed):
+    """``balanced_subset(y, BASE_PER_CLASS, seed)`` plus ``per_class - BASE_PER_CLASS`` more
+    images per class drawn from the rest (``per_class >= BASE_PER_CLASS``)."""
+    base = balanced_subset(y, BASE_PER_CLASS, seed)
+    if per_class == BASE_PER_CLASS:
+        return base
+    rest = np.setdiff1d(np.arange(len(y)), base)
+    extra = rest[balanced_subset(y[rest], per_class - BASE_PER_CLASS, seed + 100)]
+    return np.concatenate([base, np.sort(extra)])
+
+
+def load_equal(per_class, test_per_class=BASE_PER_CLASS, seed=0):
+    """Train (``per_class`` per class) and test (``test_per_class`` per class) images, both
+    nested over the base subsets, 14x14, standardised with the base training statistics."""
+    for name, value in (("per_class", per_class), ("test_per_class", test_per_class)):
+        if value < BASE_PER_CLASS:
+            raise ValueError(f"{name} must be >= {BASE_PER_CLASS}, got {value}")
     X_tr, y_tr = load_fashion_mnist("train", return_X_y=True)
     X_te, y_te = load_fashion_mnist("test", return_X_y=True)
-    tr, te = balanced_subset(y_tr, per_class, seed), balanced_subset(y_te, per_class, seed + 1)
+    tr = nested_balanced_subset(y_tr, per_class, seed)
+    te = nested_balanced_subset(y_te, test_per_class, seed + 1)
     X_tr = mean_pool_images(X_tr[tr], (28, 28), 2).astype(np.float64)
     X_te = mean_pool_images(X_te[te], (28, 28), 2).astype(np.float64)
-    X_tr, X_te = standardise(X_tr, X_te)
-    return X_tr, y_tr[tr], X_te, y_te[te]
+    base = X_tr[:BASE_PER_CLASS * 10]
+    mean, std = base.mean(), base.std()
+    return (X_tr - mean) / std, y_tr[tr], (X_te - mean) / std, y_te[te]
+
+
+def subset_tag(args):
+    """File-name tag of an equal-data subset: train per class, then 't' test per class."""
+    test = "" if args.test_per_class == BASE_PER_CLASS else f"t{args.test_per_class}"
+    return f"{args.per_class}{test}"
+
+
+def exact_kernels_blockwise(X_tr, X_te, geometry, depth):
+    """Train and test CNTK matrices, assembled from blocks of BASE_PER_CLASS * 10 images.
+
+    Every block is cached in ``benchmarks/_data`` with its compute time as soon as it is
+    done (a run that is stopped keeps its blocks), and blocks of nested subsets are shared
+    between runs. Returns the matrices and the summed compute times of all their blocks: the
+    cost of computing the whole kernel, even when parts came from the cache.
+    """
+    size = BASE_PER_CLASS * 10
+    n_tr, n_te = len(X_tr) // size, len(X_te) // size
+    K_tr, K_te = np.empty((len(X_tr), len(X_tr))), np.empty((len(X_te), len(X_tr)))
+    t_train = t_test = 0.0
+
+    def block(kind, i, j):
+        path = os.path.join(DATA, f"fashion_exact_block_d{depth}_{kind}{i}_train{j}.npz")
+        if kind == "train" and i == 0 and j == 0:  # the base run's kernels, saved whole
+            path_base = os.path.join(DATA, f"fashion_equal_exact_kernels_{BASE_PER_CLASS}_d{depth}.npz")
+            if os.path.exists(path_base) and not os.path.exists(path):
+                saved = np.load(path_base)
+                np.savez(path, K=saved["K_train"], t=float(saved["t_train"]))
+                np.savez(os.path.join(DATA, f"fashion_exact_block_d{depth}_test0_train0.npz"),
+                         K=saved["K_test"], t=float(saved["t_test"]))
+        if os.path.exists(path):
+            saved = np.load(path)
+            return saved["K"], float(saved["t"])
+        rows = (X_tr if kind == "train" else X_te)[i * size:(i + 1) * size]
+        cols = X_tr[j * size:(j + 1) * size]
+        start = time.perf_counter()
+        K = cntk_kernel(rows, **geometry) if (kind, i) == ("train", j) else \
+            cntk_kernel(rows, cols, **geometry)
+        elapsed = time.perf_counter() - start
+        os.makedirs(DATA, exist_ok=True)
+        np.savez(path, K=K, t=elapsed)
+        print(f"block {kind}{i} x train{j}: {elapsed:.0f} s", flush=True)
+        return K, elapsed
+
+    for i in range(n_tr):
+        for j in range(i + 1):
+            K, t = block("train", i, j)
+            K_tr[i * size:(i + 1) * size, j * size:(j + 1) * size] = K
+            K_tr[j * size:(j + 1) * size, i * size:(i + 1) * size] = K.T
+            t_train += t
+    for i in range(n_te):
+        for j in range(n_tr):
+            K, t = block("test", i, j)
+            K_te[i * size:(i + 1) * size, j * size:(j + 1) * size] = K
+            t_test += t
+    return K_tr, K_te, t_train, t_test
 
 
 def run_equal_exact(args):
-    X_tr, y_tr, X_te, y_te = load_equal(args.per_class)
+    X_tr, y_tr, X_te, y_te = load_equal(args.per_class, args.test_per_class)
     classes = np.unique(y_tr)
     geometry = dict(depth=args.depth, filter_size=args.filter_size, image_shape=(14, 14, 1))
-    cache = os.path.join(DATA, f"fashion_equal_exact_kernels_{args.per_class}_d{args.depth}.npz")
+    if args.per_class == args.test_per_class == BASE_PER_CLASS:
+        cache = os.path.join(DATA, f"fashion_equal_exact_kernels_{args.per_class}_d{args.depth}.npz")
+    else:
+        cache = None
     start = time.perf_counter()
-    if args.reuse and os.path.exists(cache):  # re-solve only; kernel times from the first run
+    if cache and args.reuse and os.path.exists(cache):  # re-solve only; kernel times saved
         saved = np.load(cache)
         K_tr, K_te = saved["K_train"], saved["K_test"]
         t_train_kernel, t_test_kernel = float(saved["t_train"]), float(saved["t_test"])
+    elif cache is None:
+        K_tr, K_te, t_train_kernel, t_test_kernel = exact_kernels_blockwise(
+            X_tr, X_te, geometry, args.depth)
     else:
         K_tr = cntk_kernel(X_tr, **geometry)
         t_train_kernel = time.perf_counter() - start
@@ -124,15 +207,17 @@ def run_equal_exact(args):
         y_tr, classes)
     (score,) = kernel_ridge_scores(K_tr, K_te, y_tr, classes, [alpha])
     t_solve = time.perf_counter() - start_solve
-    result = dict(model="exact", per_class=args.per_class, n_train=len(y_tr), n_test=len(y_te),
+    result = dict(model="exact", per_class=args.per_class,
+                  test_per_class=args.test_per_class, n_train=len(y_tr), n_test=len(y_te),
                   **{k: v for k, v in geometry.items() if k != "image_shape"},
                   alpha=alpha, alphas=ALPHAS.tolist(), val_accuracy=val_acc,
                   test_accuracy=float(np.mean(classes[score.argmax(axis=1)] == y_te)),
+                  test_predictions=classes[score.argmax(axis=1)].tolist(),
                   time_train_kernel=t_train_kernel, time_test_kernel=t_test_kernel,
                   time_solve=t_solve,
                   time_total=t_train_kernel + t_test_kernel + t_solve,
                   peak_rss_mib=peak_rss_mib())
-    save(f"fashion_equal_exact_{args.per_class}_d{args.depth}.json", result)
+    save(f"fashion_equal_exact_{subset_tag(args)}_d{args.depth}.json", result)
 
 
 def feature_ridge_scores(Z_fit, Z_eval, y_fit, classes, alphas):
@@ -147,7 +232,7 @@ def feature_ridge_scores(Z_fit, Z_eval, y_fit, classes, alphas):
 
 
 def run_equal_sketch(args):
-    X_tr, y_tr, X_te, y_te = load_equal(args.per_class)
+    X_tr, y_tr, X_te, y_te = load_equal(args.per_class, args.test_per_class)
     classes = np.unique(y_tr)
     params = dict(n_components=args.n_components, depth=args.depth,
                   filter_size=args.filter_size, degree=args.degree, image_shape=(14, 14, 1),
@@ -163,14 +248,16 @@ def run_equal_sketch(args):
         Z_tr[fit], Z_tr[val], y_tr[fit], classes, ALPHAS), y_tr, classes)
     (score,) = feature_ridge_scores(Z_tr, sketch.transform(X_te), y_tr, classes, [alpha])
     total = time.perf_counter() - start
-    result = dict(model="sketch", per_class=args.per_class, n_train=len(y_tr),
+    result = dict(model="sketch", per_class=args.per_class,
+                  test_per_class=args.test_per_class, n_train=len(y_tr),
                   n_test=len(y_te), **{k: v for k, v in params.items() if k != "image_shape"},
                   dtype=args.dtype, sketch_dim_used=sketch.sketch_dim_, alpha=alpha,
                   alphas=ALPHAS.tolist(), val_accuracy=val_acc,
                   test_accuracy=float(np.mean(classes[score.argmax(axis=1)] == y_te)),
+                  test_predictions=classes[score.argmax(axis=1)].tolist(),
                   time_train_features=t_features, time_total=total,
                   peak_rss_mib=peak_rss_mib())
-    save(f"fashion_equal_sketch_{args.per_class}_d{args.depth}_{args.n_components}"
+    save(f"fashion_equal_sketch_{subset_tag(args)}_d{args.depth}_{args.n_components}"
          f"_deg{args.degree}_sd{sketch.sketch_dim_}_s{args.seed}.json", result)
 
 
@@ -189,7 +276,7 @@ def run_full(args):
     model = CNTKSketchClassifier(n_components=args.n_components, depth=args.depth,
                                  filter_size=args.filter_size, degree=args.degree,
                                  sketch_dim=args.sketch_dim, image_shape=(28, 28, 1),
-                                 alphas=ALPHAS, random_state=0)
+                                 alphas=ALPHAS_FULL, random_state=0)
     start = time.perf_counter()
     model.fit(X_tr, y_tr)
     t_fit = time.perf_counter() - start
@@ -222,8 +309,10 @@ def report():
     def load(pattern):
         return [json.load(open(path)) for path in sorted(glob.glob(os.path.join(DATA, pattern)))]
 
-    exact = {(r["per_class"], r["depth"]): r for r in load("fashion_equal_exact_*_d*.json")
-             if "time_solve" in r}
+    def key(r):
+        return r["n_train"], r["n_test"], r["depth"]
+
+    exact = {key(r): r for r in load("fashion_equal_exact_*_d*.json") if "time_solve" in r}
     print("## (b) Fashion-MNIST 14x14, exact CNTK vs CNTKSketchClassifier at equal data\n")
     print("Balanced subsets (per class: train / test), 2x2 mean-pooled images, pixels "
           "standardised; alpha by mean validation accuracy over 5 stratified folds of the "
@@ -244,7 +333,7 @@ def report():
               f"{r['cpu_seconds_process']:.0f} | 1 | {full / 86400:.1f} days of kernel "
               "entries (n^2), plus an O(n^3) solve |")
     for r in load("fashion_equal_sketch_*_d*_*.json"):
-        ref = exact.get((r["per_class"], r["depth"]))
+        ref = exact.get(key(r))
         ratio = f"{ref['time_total'] / r['time_total']:.0f}x" if ref else "-"
         full = r["time_total"] / (r["n_train"] + r["n_test"]) * 70000
         print(f"| CNTKSketch ({r['dtype']}, degree {r['degree']}, sketch_dim "
@@ -273,7 +362,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["equal", "full", "report"])
     parser.add_argument("--model", choices=["exact", "sketch"], default="sketch")
-    parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--per-class", type=int, default=BASE_PER_CLASS,
+                        help="equal: training images per class (nested subsets)")
+    parser.add_argument("--test-per-class", type=int, default=BASE_PER_CLASS,
+                        help="equal: test images per class (nested subsets)")
     parser.add_argument("--depth", type=int, default=1)
     parser.add_argument("--filter-size", type=int, default=3)
     parser.add_argument("--degree", type=int, default=4)
