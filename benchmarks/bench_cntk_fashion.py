@@ -1,17 +1,22 @@
-"""Fashion-MNIST: exact CNTK kernel ridge vs CNTKSketchClassifier (CNTK issue, (b) and (c)).
+"""Fashion-MNIST: exact CNTK kernel ridge vs CNTKSketch + ridge (CNTK issue, (b) and (c)).
 
-``equal``  -- (b) images 2x2-mean-pooled to 14x14, a balanced subset (``--per-class`` train
-              and test images per class). Both models get the same data and the same
-              alpha selection: mean validation accuracy over 5 stratified folds of the
-              training subset, then a refit on the whole subset. ``--model exact`` computes the exact
-              CNTK kernel (train x train and test x train) and solves kernel ridge for every
-              alpha from one eigendecomposition; ``--model sketch`` does the same with
-              CNTKSketchClassifier. Each run writes JSON to ``benchmarks/_data/``.
+``equal``  -- (b) images 2x2-mean-pooled to 14x14, balanced subsets (``--per-class`` train and
+              ``--test-per-class`` test images per class; larger subsets contain the smaller
+              ones, so exact kernel blocks are computed once and cached). Every model gets the
+              same data and the same alpha selection: mean validation accuracy over 5
+              stratified folds of the training subset, then a refit on the whole subset.
+              ``--model exact``: the exact CNTK (train x train, test x train) and kernel ridge
+              for every alpha from one eigendecomposition; ``--model sketch``: CNTKSketch
+              features and the same ridge on them; ``--model poly`` (depth 1): the exact
+              kernel of the sketch's polynomial approximations, to separate their bias from
+              the sketching noise. Each run writes JSON to ``benchmarks/_data/``.
 ``full``   -- (c) CNTKSketchClassifier on all 60,000 28x28 training images, scored on the
               10,000 test images; wall time per stage and peak resident memory.
 
-Run ``python benchmarks/bench_cntk_fashion.py equal --model exact`` (long), then
-``... equal --model sketch`` and ``... full``; ``report`` prints the Markdown for RESULTS.md.
+Run ``python benchmarks/bench_cntk_fashion.py equal --model exact --per-class 200
+--test-per-class 200`` (about an hour; the 100-per-class blocks first, then the rest), then
+``... equal --model sketch ...`` with the same subset and ``... full``; ``report`` prints the
+Markdown for RESULTS.md.
 """
 
 import argparse
@@ -213,6 +218,7 @@ def run_equal_exact(args):
                   alpha=alpha, alphas=ALPHAS.tolist(), val_accuracy=val_acc,
                   test_accuracy=float(np.mean(classes[score.argmax(axis=1)] == y_te)),
                   test_predictions=classes[score.argmax(axis=1)].tolist(),
+                  test_labels=y_te.tolist(),
                   time_train_kernel=t_train_kernel, time_test_kernel=t_test_kernel,
                   time_solve=t_solve,
                   time_total=t_train_kernel + t_test_kernel + t_solve,
@@ -221,7 +227,15 @@ def run_equal_exact(args):
 
 
 def feature_ridge_scores(Z_fit, Z_eval, y_fit, classes, alphas):
-    """Primal ridge with an intercept on features, every alpha from one eigendecomposition."""
+    """Ridge with an intercept on features, every alpha from one eigendecomposition.
+
+    Primal (``Z^T Z``) when there are fewer features than rows, else the equivalent dual
+    (kernel ridge on ``Z Z^T``, whose centring is that of the features): the same
+    predictions from the smaller eigendecomposition.
+    """
+    if Z_fit.shape[1] > Z_fit.shape[0]:
+        Z_fit, Z_eval = Z_fit.astype(np.float64), Z_eval.astype(np.float64)
+        return kernel_ridge_scores(Z_fit @ Z_fit.T, Z_eval @ Z_fit.T, y_fit, classes, alphas)
     Y = centred_one_hot(y_fit, classes)
     z_mean, y_mean = Z_fit.mean(axis=0), Y.mean(axis=0)
     Zc = (Z_fit - z_mean).astype(np.float64)
@@ -293,6 +307,78 @@ def run_full(args):
     save(f"fashion_full_d{args.depth}_{args.n_components}_{len(y_tr)}.json", result)
 
 
+def symmetric_power_features(X, coef, image_shape=(14, 14, 1), filter_size=3, batch=20):
+    r"""Explicit features of the depth-1 CNTK with kappa0/kappa1 replaced by polynomials.
+
+    At depth 1, with patches :math:`u_p` (norm :math:`n_p`, direction :math:`\mu_p`) and
+    P pixels, the CNTK-GAP is :math:`\frac{1}{P^2}\sum_{p,p'} n_p n'_{p'}
+    g(\langle\mu_p, \mu'_{p'}\rangle)` with :math:`g(t) = t\kappa_0(t) + \kappa_1(t)`.
+    For a polynomial :math:`g(t) = \sum_k c_k t^k` this is :math:`\sum_k c_k \langle F_k,
+    F'_k\rangle` with :math:`F_k = \frac1P \sum_p n_p\, \mu_p^{\otimes k}`, stored as
+    symmetric tensors: one coordinate per multiset of k of the patch's coordinates, scaled
+    by the square root of its multinomial coefficient. This is the kernel the sketch would
+    estimate with unlimited width: it separates the polynomial bias from the sketching noise.
+    """
+    from collections import Counter
+    from itertools import combinations_with_replacement
+    from math import factorial
+
+    from sklearn_ntk._images import extract_patches
+
+    def features(block):
+        patches = extract_patches(block.reshape((-1,) + image_shape), filter_size, "same")
+        patches = patches.reshape(len(block), -1, patches.shape[-1])
+        norms = np.linalg.norm(patches, axis=2)
+        mu = patches / np.where(norms > 0, norms, 1.0)[..., None]
+        weights = norms / patches.shape[1]
+        out = [np.sqrt(coef[0]) * weights.sum(axis=1, keepdims=True)]
+        index, values = {(): 0}, np.ones(mu.shape[:2] + (1,))
+        for k in range(1, len(coef)):
+            keys = list(combinations_with_replacement(range(mu.shape[2]), k))
+            parent = np.array([index[key[:-1]] for key in keys])
+            values = values[:, :, parent] * mu[:, :, [key[-1] for key in keys]]
+            multinomial = np.array([factorial(k) / np.prod([factorial(c) for c in
+                                                             Counter(key).values()])
+                                    for key in keys])
+            if coef[k] > 0:
+                out.append(np.sqrt(coef[k] * multinomial)
+                           * np.einsum("np,npm->nm", weights, values))
+            index = {key: i for i, key in enumerate(keys)}
+        return np.hstack(out)
+
+    return np.vstack([features(X[i:i + batch]) for i in range(0, len(X), batch)])
+
+
+def run_polynomial_kernel(args):
+    """Exact kernel ridge with the sketch's polynomial kernel (depth 1, no sketching)."""
+    from sklearn_ntk.cntk_sketch import _fit_relu_polynomials
+
+    if args.depth != 1:
+        raise ValueError("poly: depth 1 only")
+    X_tr, y_tr, X_te, y_te = load_equal(args.per_class, args.test_per_class)
+    classes = np.unique(y_tr)
+    a, b, errors = _fit_relu_polynomials(args.degree, -1.0)
+    coef = np.zeros(args.degree + 2)
+    coef[:args.degree + 1] += a  # Gamma = n n' kappa1(t)
+    coef[1:] += b  # Theta^(0) dGamma = n n' t kappa0(t)
+    start = time.perf_counter()
+    F_tr = symmetric_power_features(X_tr, coef)
+    F_te = symmetric_power_features(X_te, coef)
+    K_tr, K_te = F_tr @ F_tr.T, F_te @ F_tr.T
+    alpha, val_acc = choose_alpha(lambda fit, val: kernel_ridge_scores(
+        K_tr[np.ix_(fit, fit)], K_tr[np.ix_(val, fit)], y_tr[fit], classes, ALPHAS),
+        y_tr, classes)
+    (score,) = kernel_ridge_scores(K_tr, K_te, y_tr, classes, [alpha])
+    result = dict(model="polynomial kernel", per_class=args.per_class,
+                  test_per_class=args.test_per_class, n_train=len(y_tr), n_test=len(y_te),
+                  depth=1, degree=args.degree, fit_errors=[float(e) for e in errors],
+                  n_features=F_tr.shape[1], alpha=alpha, val_accuracy=val_acc,
+                  test_accuracy=float(np.mean(classes[score.argmax(axis=1)] == y_te)),
+                  test_predictions=classes[score.argmax(axis=1)].tolist(),
+                  time_total=time.perf_counter() - start, peak_rss_mib=peak_rss_mib())
+    save(f"fashion_equal_poly_{subset_tag(args)}_d1_deg{args.degree}.json", result)
+
+
 def save(name, result):
     result["cpu_seconds_process"] = cpu_seconds()
     result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
@@ -300,6 +386,40 @@ def save(name, result):
     with open(os.path.join(DATA, name), "w") as handle:
         json.dump(result, handle, indent=1)
     print(json.dumps(result, indent=1))
+
+
+def print_gap_summary(exact, sketches, key):
+    """One line per sketch configuration: accuracy over seeds and the gap to exact."""
+    groups = {}
+    for r in sketches:
+        config = key(r) + (r["n_components"], r["degree"], r["sketch_dim_used"], r["dtype"])
+        groups.setdefault(config, []).append(r)
+    print("Gap to exact per sketch configuration, over random_state seeds (points of accuracy; "
+          "paired SE from the per-image differences, shown for the mean over seeds):\n")
+    print("| n train / test | n_components | degree | sketch_dim | seeds | accuracy per seed | "
+          "mean | gap to exact | paired SE | time per run (s, median) | exact / sketch time |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for config, runs in sorted(groups.items()):
+        ref = exact.get(config[:3])
+        accs = [r["test_accuracy"] for r in runs]
+        gap = se = "-"
+        if ref is not None and all("test_predictions" in r for r in runs + [ref]):
+            y_test = np.asarray(ref["test_labels"]) if "test_labels" in ref else None
+            if y_test is not None:
+                # The mean over seeds of per-image correctness, paired with exact's.
+                correct = np.mean([np.asarray(r["test_predictions"]) == y_test for r in runs],
+                                  axis=0)
+                d = (np.asarray(ref["test_predictions"]) == y_test) - correct
+                gap = f"{100 * d.mean():.2f}"
+                se = f"{100 * d.std(ddof=1) / np.sqrt(len(d)):.2f}"
+        if gap == "-" and ref is not None:
+            gap = f"{100 * (ref['test_accuracy'] - np.mean(accs)):.2f}"
+        seconds = float(np.median([r["time_total"] for r in runs]))
+        ratio = f"{ref['time_total'] / seconds:.0f}x" if ref is not None else "-"
+        print(f"| {config[0]} / {config[1]} | {config[3]} | {config[4]} | {config[5]} | "
+              f"{len(runs)} | {', '.join(f'{a:.4f}' for a in accs)} | {np.mean(accs):.4f} | "
+              f"{gap} | {se} | {seconds:.0f} | {ratio} |")
+    print()
 
 
 def report():
@@ -313,7 +433,7 @@ def report():
         return r["n_train"], r["n_test"], r["depth"]
 
     exact = {key(r): r for r in load("fashion_equal_exact_*_d*.json") if "time_solve" in r}
-    print("## (b) Fashion-MNIST 14x14, exact CNTK vs CNTKSketchClassifier at equal data\n")
+    print("## (b) Fashion-MNIST 14x14, exact CNTK vs CNTKSketch + ridge at equal data\n")
     print("Balanced subsets (per class: train / test), 2x2 mean-pooled images, pixels "
           "standardised; alpha by mean validation accuracy over 5 stratified folds of the "
           "training subset, then refit on all of it. Exact: cntk_kernel (threads over pair "
@@ -343,6 +463,21 @@ def report():
               f"{r['time_total']:.0f} | {r['cpu_seconds_process']:.0f} | {ratio} | "
               f"{full / 60:.0f} min (n) |")
     print()
+    print_gap_summary(exact, load("fashion_equal_sketch_*_d*_*.json"), key)
+    polys = load("fashion_equal_poly_*.json")
+    if polys:
+        print("The sketch's polynomial kernel without sketching (depth 1: exact kernel ridge on "
+              "explicit symmetric-tensor features), same subsets and alpha selection:\n")
+        print("| n train / test | degree | max fit error kappa1 / kappa0 | test accuracy | "
+              "alpha | gap to exact |")
+        print("|---|---|---|---|---|---|")
+        for r in polys:
+            ref = exact.get(key(r))
+            gap = f"{100 * (ref['test_accuracy'] - r['test_accuracy']):.2f}" if ref else "-"
+            print(f"| {r['n_train']} / {r['n_test']} | {r['degree']} | "
+                  f"{r['fit_errors'][0]:.4f} / {r['fit_errors'][1]:.4f} | "
+                  f"{r['test_accuracy']:.4f} | {r['alpha']:.0e} | {gap} |")
+        print()
     runs = load("fashion_full_*.json")
     if runs:
         print("## (c) Fashion-MNIST full: CNTKSketchClassifier on 60,000 28x28 images\n")
@@ -361,7 +496,9 @@ def report():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["equal", "full", "report"])
-    parser.add_argument("--model", choices=["exact", "sketch"], default="sketch")
+    parser.add_argument("--model", choices=["exact", "sketch", "poly"], default="sketch",
+                        help="equal: exact CNTK, CNTKSketch, or (depth 1) the exact kernel of "
+                             "the sketch's polynomials")
     parser.add_argument("--per-class", type=int, default=BASE_PER_CLASS,
                         help="equal: training images per class (nested subsets)")
     parser.add_argument("--test-per-class", type=int, default=BASE_PER_CLASS,
@@ -383,6 +520,8 @@ def main():
         run_full(args)
     elif args.model == "exact":
         run_equal_exact(args)
+    elif args.model == "poly":
+        run_polynomial_kernel(args)
     else:
         run_equal_sketch(args)
 

@@ -474,7 +474,10 @@ class CNTKSketch(BaseFeatureMap):
     degree : int, default=4
         Degree of the polynomial approximations of :math:`\kappa_1` and :math:`\kappa_0`.
         Higher degrees lower the bias (``fit_errors_``) but add variance to the sketches of
-        the powers; 2 to 4 are good values.
+        the powers and cost more. 4 is a fast default; on real images the bias of degree 4
+        can cost accuracy: on 2,000 Fashion-MNIST images (depth 1), kernel ridge with the
+        exact kernel of the degree-4 polynomials lost 1 point of test accuracy to the exact
+        CNTK, degree 8 none (``benchmarks/RESULTS.md``).
     sketch_dim : int, default=None
         Complex width ``m`` of the per-pixel sketches (PolySketch, TensorSRHT, folded
         windows); time and memory grow linearly with it. ``None`` means
@@ -686,7 +689,7 @@ _COMMON_DOC = r"""
         Zero padding of the convolutions.
     degree : int, default=4
         Degree of the polynomial approximations of the ReLU kernels :math:`\kappa_1`,
-        :math:`\kappa_0`.
+        :math:`\kappa_0`; see :class:`CNTKSketch` (8 removes a bias that 4 leaves).
     sketch_dim : int, default=None
         Width of the per-pixel sketches; ``None``: ``n_components // 8`` clipped to
         ``[64, 512]``.
