@@ -57,7 +57,20 @@ For :math:`h < L`, with :math:`G_p` the degree-``j`` blocks of :math:`\gamma_p` 
     \psi_p \leftarrow \tfrac1f\,[(\sqrt{a_0 N_{p+\delta}})_\delta,\
         \mathrm{fold}([G, \mathrm{TensorSRHT}(\psi, \dot\gamma)])_p]
 
-(independent signs for the two folds). After the last layer the pixel vectors are averaged
+(independent signs for the two folds).
+
+**First layer.** There :math:`\Theta^{(0)} = \Sigma^{(0)}` (:math:`\psi_p = u_p =
+\sqrt{N_p}\mu_p`), so :math:`\Theta^{(1)}_{pp'} = \sqrt{N_p N'_{p'}}\, g(\rho_{pp'})` with
+:math:`g(t) = \kappa_1(t) + t\kappa_0(t)`, the one-hidden-layer NTK of the patches. The
+first layer fits :math:`g \approx \sum_j c_j t^j` directly and sketches
+:math:`\theta_p = \sqrt{N_p}[\sqrt{c_0}, \sqrt{c_j} P_j(\mu_p)]_j` with the same PolySketch
+as :math:`\gamma_p`: no TensorSRHT, whose independent estimate of the :math:`\kappa_0` term
+doubled the noise (at depth 1 on 2,000 Fashion-MNIST images it cost 1-1.5 points of test
+accuracy, ``benchmarks/RESULTS.md``). At depth 1 the pooled vector is the average of
+:math:`\theta_p`; otherwise :math:`\theta` takes the place of :math:`[G, T]` in
+:math:`\psi`, with ``2 sketch_dim`` coordinates split :math:`\propto c_j`.
+
+After the last layer the pixel vectors are averaged
 (global average pooling) and a final SRHT gives exactly ``n_components`` real columns, as in
 :class:`~sklearn_ntk.NTKSketch`.
 
@@ -241,6 +254,34 @@ def _allocate(weights, total):
     return [int(c) for c in counts]
 
 
+def _allocate_capped(weights, total, cap):
+    """:func:`_allocate` with every block capped at ``cap`` coordinates (the excess of a
+    capped block is re-split among the others; ``total`` is clipped to ``cap * len``)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    total = min(total, cap * len(weights))
+    counts = np.zeros(len(weights), dtype=int)
+    free = np.ones(len(weights), dtype=bool)
+    while True:
+        share = _allocate(weights[free], total - counts[~free].sum())
+        counts[free] = share
+        over = free & (counts > cap)
+        if not over.any():
+            return [int(c) for c in counts]
+        counts[over] = cap
+        free &= ~over
+
+
+def _fit_first_layer_ntk(degree):
+    r"""Coefficients and max error of the fit of :math:`\kappa_1(t) + t\kappa_0(t)` on [-1, 1].
+
+    At the first layer :math:`\Theta^{(0)} = \Sigma^{(0)}`, so :math:`\Theta^{(1)}_{pp'} =
+    \sqrt{N_p N'_{p'}}\,(\kappa_1 + t\kappa_0)(\rho_{pp'})`: the one-hidden-layer NTK of the
+    patches, one polynomial sketched by one PolySketch (no TensorSRHT).
+    """
+    c, error = fit_dot_product_polynomial("ntk", degree, depth=1, lower=-1.0)
+    return np.asarray(c), error
+
+
 def _fit_relu_polynomials(degree, lower):
     """Coefficients and max errors of the fits of kappa1 and kappa0 on ``[lower, 1]``."""
     a, error_a = fit_dot_product_polynomial("kappa1", degree, lower=lower)
@@ -249,7 +290,14 @@ def _fit_relu_polynomials(degree, lower):
 
 
 def _draw_layer(rng, a, b, d_mu, d_psi, m, filter_size, last):
-    """Random parameters of one ReLU layer (and of the window aggregation after it)."""
+    """Random parameters of one ReLU layer (and of the window aggregation after it).
+
+    ``b`` is None at the first layer, where ``a`` holds the two fits ``(kappa1, ntk)``
+    (see :func:`_fit_first_layer_ntk`). Returns the layer and, for the last layer, the width
+    of the pooled vector.
+    """
+    if b is None:
+        return _draw_first_layer(rng, a[0], a[1], d_mu, m, filter_size, last)
     deg1 = [j for j in range(1, len(a)) if a[j] > 0]
     deg0 = [j for j in range(1, len(b)) if b[j] > 0]
     layer = {"a": [float(c) for c in a], "b": [float(c) for c in b],
@@ -265,6 +313,29 @@ def _draw_layer(rng, a, b, d_mu, d_psi, m, filter_size, last):
     n_gamma = 2 * sum(widths)
     for key, size in (("fold_mu", n_gamma), ("fold_psi_gamma", n_gamma),
                       ("fold_psi_tensor", 2 * m)):
+        layer[key] = (rademacher(rng, (filter_size, size)), rademacher(rng, (filter_size, size)))
+    return layer, None
+
+
+def _draw_first_layer(rng, a, c, d_mu, m, filter_size, last):
+    """The first layer: powers of the patch directions for kappa1 (``a``) and the NTK (``c``).
+
+    Last layer: the pooled vector is the NTK blocks alone, every degree at full width ``m``.
+    Otherwise the kappa1 blocks get ``m`` coordinates and the NTK blocks ``2 m`` (the width
+    that the Gamma and TensorSRHT parts of a later layer's psi have together), split in
+    proportion to the coefficients, at most ``m`` per degree.
+    """
+    deg1 = [j for j in range(1, len(a)) if a[j] > 0]
+    degc = [j for j in range(1, len(c)) if c[j] > 0]
+    layer = {"a": [float(v) for v in a], "c": [float(v) for v in c], "deg1": deg1,
+             "degc": degc, "first": True}
+    layer["poly"] = draw_polysketch(rng, d_mu, m, max(deg1 + degc + [1]))
+    if last:
+        return layer, 1 + 2 * m * len(degc)
+    layer["widths"] = _allocate([a[j] for j in deg1], m) if deg1 else []
+    layer["theta_widths"] = _allocate_capped([c[j] for j in degc], 2 * m, m) if degc else []
+    n_gamma, n_theta = 2 * sum(layer["widths"]), 2 * sum(layer["theta_widths"])
+    for key, size in (("fold_mu", n_gamma), ("fold_theta", n_theta)):
         layer[key] = (rademacher(rng, (filter_size, size)), rademacher(rng, (filter_size, size)))
     return layer, None
 
@@ -367,15 +438,67 @@ def _relu_layer(xp, state, layer, params, filter_size, padding, last):
     rows = n * height * width
     powers = polysketch_powers(xp, xp.reshape(mu, (rows, mu.shape[-1])), layer["poly"],
                                params.device)
+    root = xp.reshape(xp.sqrt(norms), (rows, 1))
+    if layer.get("first"):
+        return _first_layer_output(xp, powers, root, norms, layer, params, filter_size,
+                                   padding, last)
     psi_norm = xp.reshape(xp.sqrt(diag), (rows, 1))
     tensor = _tensor_sketch(xp, xp.reshape(psi, (rows, psi.shape[-1])), powers, layer,
                             psi_norm, params.device)
-    root = xp.reshape(xp.sqrt(norms), (rows, 1))
     if last:
         return _pool(xp, powers, tensor, root, layer, n)
     gamma = xp.concat(_degree_blocks(xp, powers, layer["a"], layer["deg1"], root,
                                      layer["widths"]), axis=-1)
     return _aggregate(xp, gamma, tensor, norms, diag, layer, params, filter_size, padding)
+
+
+def _first_layer_output(xp, powers, root, norms, layer, params, filter_size, padding, last):
+    r"""Pooled vector or next state after the first layer, where :math:`\psi_p = u_p`.
+
+    :math:`\theta_p = \sqrt{N_p}\,[\sqrt{c_0}, \sqrt{c_j} P_j(\mu_p)]_j` estimates
+    :math:`\Theta^{(1)}_{pp'} = \sqrt{N_p N'_{p'}} \sum_j c_j \rho_{pp'}^j`: one sketch of one
+    polynomial, where the generic layer adds an independent TensorSRHT estimate of the
+    :math:`\kappa_0` term (its noise cost 1-1.5 points of accuracy on Fashion-MNIST at depth 1).
+    """
+    c = layer["c"]
+    n_images = norms.shape[0]
+    if last:
+        pooled = [_mean_pixels(xp, root, n_images) * math.sqrt(c[0])]
+        for block in _degree_blocks(xp, powers, c, layer["degc"], root):
+            pooled.append(_as_real(xp, _mean_pixels(xp, block, n_images)))
+        return xp.concat(pooled, axis=-1)
+    gamma = xp.concat(_degree_blocks(xp, powers, layer["a"], layer["deg1"], root,
+                                     layer["widths"]), axis=-1)
+    theta = xp.concat(_degree_blocks(xp, powers, c, layer["degc"], root,
+                                     layer["theta_widths"]), axis=-1)
+    n, height, width, _ = norms.shape
+    shape = (n, height, width, -1)
+    f = filter_size
+    a = layer["a"]
+    window_norms = window_fold(xp, norms, f, padding)
+    root_norms = xp.sqrt(norms)
+    mu_const = window_patches(xp, root_norms * math.sqrt(a[0]), f, padding)
+    psi_const = window_patches(xp, root_norms * math.sqrt(c[0]), f, padding)
+    gamma = _fold_to_norm(xp, xp.reshape(_as_real(xp, gamma), shape), layer["fold_mu"], params,
+                          f, padding, window_norms * sum(a[j] for j in layer["deg1"]))
+    theta = _fold_to_norm(xp, xp.reshape(_as_real(xp, theta), shape), layer["fold_theta"],
+                          params, f, padding, window_norms * sum(c[j] for j in layer["degc"]))
+    mu = _normalise_rows(xp, xp.concat([mu_const, gamma], axis=-1))
+    psi = xp.concat([psi_const, theta], axis=-1) * (1.0 / f)
+    next_norms = window_norms * (1.0 / f**2)
+    next_diag = window_norms * (sum(c) / f**2)
+    return mu, psi, next_norms, next_diag
+
+
+def _mean_pixels(xp, A, n_images):
+    """Average of ``(n_images * pixels, width)`` rows over the pixels of each image."""
+    return xp.mean(xp.reshape(A, (n_images, -1, A.shape[-1])), axis=1)
+
+
+def _fold_to_norm(xp, V, signs, params, filter_size, padding, squared_norm):
+    """Signed window fold of ``V`` rescaled to the exact norms ``sqrt(squared_norm)``."""
+    folded = window_fold(xp, V, filter_size, padding, tuple(params.get(s) for s in signs))
+    return _with_norms(xp, folded, xp.sqrt(squared_norm))
 
 
 def _pool(xp, powers, tensor, root, layer, n_images):
@@ -472,12 +595,14 @@ class CNTKSketch(BaseFeatureMap):
         window of pixel ``i`` covers ``i - floor((f-1)/2) .. i + ceil((f-1)/2)``);
         ``"valid"`` shrinks it by ``f - 1`` per layer.
     degree : int, default=4
-        Degree of the polynomial approximations of :math:`\kappa_1` and :math:`\kappa_0`.
-        Higher degrees lower the bias (``fit_errors_``) but add variance to the sketches of
-        the powers and cost more. 4 is a fast default; on real images the bias of degree 4
-        can cost accuracy: on 2,000 Fashion-MNIST images (depth 1), kernel ridge with the
-        exact kernel of the degree-4 polynomials lost 1 point of test accuracy to the exact
-        CNTK, degree 8 none (``benchmarks/RESULTS.md``).
+        Degree of the polynomial approximations (of :math:`\kappa_1` and
+        :math:`\kappa_1 + t\kappa_0` at the first layer, of :math:`\kappa_1` and
+        :math:`\kappa_0` after it). Higher degrees lower the bias (``fit_errors_``) but add
+        variance to the sketches of the powers and cost more (degree 8 featurises about 2x
+        slower than 4 at depth 1). 4 is a fast default; on real images its bias costs
+        accuracy: on 2,000 Fashion-MNIST images at depth 1, kernel ridge with the exact
+        kernel of the degree-4 polynomial lost 1.9 points of test accuracy to the exact
+        CNTK, degree 8 only 0.15 (``benchmarks/RESULTS.md``). Use 8 when accuracy matters.
     sketch_dim : int, default=None
         Complex width ``m`` of the per-pixel sketches (PolySketch, TensorSRHT, folded
         windows); time and memory grow linearly with it. ``None`` means
@@ -497,10 +622,12 @@ class CNTKSketch(BaseFeatureMap):
     ----------
     coef_ : array of shape (depth, 2, degree + 1)
         ``coef_[h, 0]`` and ``coef_[h, 1]``: the non-negative polynomial coefficients of
-        :math:`\kappa_1` and :math:`\kappa_0` at layer ``h + 1`` (float64, in the array
-        namespace and on the device of the data passed to ``fit``).
+        :math:`\kappa_1` and :math:`\kappa_0` at layer ``h + 1``, except at the first layer,
+        where ``coef_[0, 1]`` fits :math:`\kappa_1(t) + t\kappa_0(t)` (the kernel
+        :math:`\Theta^{(1)}`, see the module docstring). Float64, in the array namespace and
+        on the device of the data passed to ``fit``.
     fit_errors_ : tuple of (float, float), one per layer
-        Maximum absolute errors of the fits of :math:`\kappa_1` and :math:`\kappa_0` on their
+        Maximum absolute errors of the fits of ``coef_[h, 0]`` and ``coef_[h, 1]`` on their
         intervals.
     image_shape_ : tuple of int (H, W, C)
     output_shape_ : tuple of int (H_L, W_L)
@@ -568,12 +695,26 @@ class CNTKSketch(BaseFeatureMap):
         coef, errors, self._layers = [], [], []
         d_mu = d_psi = f * f * self.image_shape_[2]
         for h in range(self.depth):
-            # Correlations lie in [-1, 1] at the input; after a ReLU layer every
-            # Sigma^(h) is a window average of sqrt(N N') kappa1(.) >= 0, so rho >= 0.
-            a, b, error = _fit_relu_polynomials(self.degree, -1.0 if h == 0 else 0.0)
+            last = h == self.depth - 1
+            if h == 0:
+                # Correlations lie in [-1, 1] at the input. Theta^(0) = Sigma^(0) there, so
+                # kappa0 only enters through the one-hidden-layer NTK kappa1(t) + t kappa0(t).
+                a, error_a = fit_dot_product_polynomial("kappa1", self.degree, lower=-1.0)
+                c, error_c = _fit_first_layer_ntk(self.degree)
+                coef.append([a, c])
+                errors.append((error_a, error_c))
+                layer, n_pooled = _draw_layer(rng, (a, c), None, d_mu, d_psi, m, f, last)
+                self._layers.append(layer)
+                if not last:
+                    n_gamma = 2 * sum(layer["widths"])
+                    d_mu = f * f + n_gamma
+                    d_psi = f * f + 2 * sum(layer["theta_widths"])
+                continue
+            # After a ReLU layer every Sigma^(h) is a window average of
+            # sqrt(N N') kappa1(.) >= 0, so rho >= 0.
+            a, b, error = _fit_relu_polynomials(self.degree, 0.0)
             coef.append([a, b])
             errors.append(error)
-            last = h == self.depth - 1
             layer, n_pooled = _draw_layer(rng, a, b, d_mu, d_psi, m, f, last)
             self._layers.append(layer)
             if not last:
@@ -688,8 +829,8 @@ _COMMON_DOC = r"""
     padding : {"same", "valid"}, default="same"
         Zero padding of the convolutions.
     degree : int, default=4
-        Degree of the polynomial approximations of the ReLU kernels :math:`\kappa_1`,
-        :math:`\kappa_0`; see :class:`CNTKSketch` (8 removes a bias that 4 leaves).
+        Degree of the polynomial approximations of the ReLU kernels; see
+        :class:`CNTKSketch` (8 removes most of a bias that 4 leaves, at about 2x the cost).
     sketch_dim : int, default=None
         Width of the per-pixel sketches; ``None``: ``n_components // 8`` clipped to
         ``[64, 512]``.

@@ -104,6 +104,53 @@ def test_default_image_shape_approximates_fully_connected_kernel(rng):
         assert relative_error(Z, K) <= 0.10
 
 
+def _patch_polynomial_kernel(X, shape, coef):
+    """Depth-1 CNTK-GAP with g(t) = kappa1 + t kappa0 replaced by the polynomial ``coef``:
+    the mean over patch pairs of |u_p| |u'_q| sum_j c_j cos^j (brute force)."""
+    from sklearn_ntk._images import extract_patches
+
+    P = extract_patches(X.reshape((-1,) + shape), 3, "same").reshape(len(X), -1, 9 * shape[2])
+    norms = np.linalg.norm(P, axis=2)
+    U = (P / norms[..., None]).reshape(-1, P.shape[2])
+    cosines = np.clip(U @ U.T, -1.0, 1.0)
+    G = np.polynomial.polynomial.polyval(cosines, coef) * np.outer(norms, norms)
+    return G.reshape(len(X), P.shape[1], len(X), P.shape[1]).mean(axis=(1, 3))
+
+
+def test_first_layer_sketches_one_polynomial_of_the_patch_ntk(rng):
+    """At the first layer the sketch estimates sqrt(N N') g(rho) with one polynomial g that
+    fits kappa1(t) + t kappa0(t) (coef_[0, 1]): its draws average to that polynomial kernel,
+    also after centring."""
+    from sklearn_ntk._arccos import kappa0, kappa1
+
+    shape = (5, 5, 2)
+    X = rng.standard_normal((6, int(np.prod(shape))))
+    sketch = CNTKSketch(1024, degree=6, image_shape=shape, random_state=0).fit(X)
+    coef = np.asarray(sketch.coef_)[0, 1]
+    t = np.linspace(-1, 1, 2001)
+    fit_error = np.max(np.abs(np.polynomial.polynomial.polyval(t, coef)
+                              - kappa1(t) - t * kappa0(t)))
+    assert fit_error == pytest.approx(sketch.fit_errors_[0][1], rel=1e-6) and fit_error < 0.05
+    K = _patch_polynomial_kernel(X, shape, coef)
+    mean = np.mean([sketch.set_params(random_state=s).fit(X).transform(X) @
+                    sketch.transform(X).T for s in range(40)], axis=0)
+    assert np.linalg.norm(mean - K) / np.linalg.norm(K) <= 0.01
+    # The part ridge with an intercept sees: the centred kernel (single draws: about 0.2).
+    centre = np.eye(len(X)) - 1.0 / len(X)
+    Kc = centre @ K @ centre
+    assert np.linalg.norm(centre @ (mean - K) @ centre) / np.linalg.norm(Kc) <= 0.06
+
+
+def test_allocate_capped_splits_in_proportion_below_the_cap():
+    from sklearn_ntk.cntk_sketch import _allocate_capped
+
+    widths = _allocate_capped([8.0, 1.0, 1.0, 0.5], 100, 40)
+    assert sum(widths) == 100 and max(widths) == 40
+    assert widths[1] == widths[2] > widths[3] >= 1
+    assert _allocate_capped([1.0, 1.0], 10, 3) == [3, 3]  # total clipped to cap * blocks
+    assert _allocate_capped([3.0, 1.0], 8, 100) == [6, 2]
+
+
 def test_self_kernel_is_unbiased_on_average(rng):
     """The diagonal is estimated without systematic bias (mean ratio over many draws)."""
     X = rng.standard_normal((4, 6 * 6 * 2))
