@@ -302,11 +302,13 @@ def run_full(args):
     result = dict(model="sketch-full", n_train=len(y_tr), n_test=len(y_te),
                   n_components=args.n_components, depth=args.depth,
                   filter_size=args.filter_size, degree=args.degree, dtype=args.dtype,
-                  sketch_dim=model.feature_map_.sketch_dim_, alpha=float(model.alpha_),
+                  sketch_dim=model.feature_map_.sketch_dim_,
+                  n_pooled=model.feature_map_.n_pooled_, alpha=float(model.alpha_),
                   test_accuracy=accuracy, time_load=t_load, time_fit=t_fit,
                   time_predict=t_predict, train_images_per_s=len(y_tr) / t_fit,
                   time_total=t_load + t_fit + t_predict, peak_rss_mib=peak_rss_mib())
-    save(f"fashion_full_d{args.depth}_{args.n_components}_{len(y_tr)}.json", result)
+    save(f"fashion_full_d{args.depth}_{args.n_components}_sd{model.feature_map_.sketch_dim_}"
+         f"_deg{args.degree}_{len(y_tr)}.json", result)
 
 
 def symmetric_power_features(X, coef, image_shape=(14, 14, 1), filter_size=3, batch=20):
@@ -512,11 +514,13 @@ def report():
     runs = load("fashion_full_*.json")
     if runs:
         print("## (c) Fashion-MNIST full: CNTKSketchClassifier on 60,000 28x28 images\n")
-        print("| depth | n_components | sketch_dim | degree | dtype | test accuracy | alpha (GCV) | "
+        print("| train images | depth | n_components | sketch_dim | pooled width (rank bound) | "
+              "degree | dtype | test accuracy | alpha (GCV) | "
               "fit (s) | train images/s | predict 10k (s) | total (s) | peak RSS (MiB) |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in runs:
-            print(f"| {r['depth']} | {r['n_components']} | {r['sketch_dim']} | {r['degree']} | "
+            print(f"| {r['n_train']} | {r['depth']} | {r['n_components']} | {r['sketch_dim']} | "
+                  f"{r.get('n_pooled', '-')} | {r['degree']} | "
                   f"{r['dtype']} | {r['test_accuracy']:.4f} | {r['alpha']:.0e} | "
                   f"{r['time_fit']:.0f} | {r['train_images_per_s']:.1f} | "
                   f"{r['time_predict']:.0f} | {r['time_total']:.0f} | "

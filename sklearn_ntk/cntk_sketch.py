@@ -606,7 +606,11 @@ class CNTKSketch(BaseFeatureMap):
     sketch_dim : int, default=None
         Complex width ``m`` of the per-pixel sketches (PolySketch, TensorSRHT, folded
         windows); time and memory grow linearly with it. ``None`` means
-        ``n_components // 8`` clipped to ``[64, 512]``.
+        ``n_components // 8`` clipped to ``[64, 512]``. The features are a projection of
+        the pooled vector, of ``n_pooled_ = 1 + 2 m k`` real coordinates (``k``: the number
+        of sketched blocks of the last layer, ``degree + 1`` or fewer), so their rank is at
+        most ``n_pooled_``: ``n_components`` beyond it adds no information, only a wider
+        sketch_dim does.
     image_shape : tuple (H, W) or (H, W, C), default=None
         Shape of one image; rows of ``X`` are images flattened row-major in ``(H, W, C)``
         order. ``None``: ``(1, 1, n_features)``, one pixel whose channels are the features
@@ -634,6 +638,9 @@ class CNTKSketch(BaseFeatureMap):
         Size of the map after the ``depth`` convolutions (the pooled pixels).
     sketch_dim_ : int
         Width ``m`` in use.
+    n_pooled_ : int
+        Length of the pooled vector that the final SRHT projects to ``n_components``
+        features (an upper bound on their rank).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string feature names.
@@ -725,7 +732,7 @@ class CNTKSketch(BaseFeatureMap):
         self._coef = tuple(tuple(tuple(float(c) for c in poly) for poly in pair)
                            for pair in coef)
         self.fit_errors_ = tuple((float(e1), float(e0)) for e1, e0 in errors)
-        self._n_pooled = n_pooled
+        self._n_pooled = self.n_pooled_ = n_pooled
         self._draw_output(rng, n_pooled)
         return self.n_components
 

@@ -141,6 +141,18 @@ def test_first_layer_sketches_one_polynomial_of_the_patch_ntk(rng):
     assert np.linalg.norm(centre @ (mean - K) @ centre) / np.linalg.norm(Kc) <= 0.06
 
 
+def test_rank_of_features_is_bounded_by_the_pooled_width(rng):
+    """n_pooled_ is the width projected to n_components: more components add no rank."""
+    X = rng.standard_normal((200, 6 * 6))
+    sketch = CNTKSketch(512, depth=2, degree=2, sketch_dim=16, image_shape=(6, 6),
+                        random_state=0).fit(X)
+    rank = np.linalg.matrix_rank(sketch.transform(X))
+    assert rank <= sketch.n_pooled_ < 512
+    wider = CNTKSketch(512, depth=2, degree=2, sketch_dim=32, image_shape=(6, 6),
+                       random_state=0).fit(X)
+    assert np.linalg.matrix_rank(wider.transform(X)) > sketch.n_pooled_
+
+
 def test_allocate_capped_splits_in_proportion_below_the_cap():
     from sklearn_ntk.cntk_sketch import _allocate_capped
 
