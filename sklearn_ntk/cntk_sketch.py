@@ -609,8 +609,8 @@ class CNTKSketch(BaseFeatureMap):
         ``n_components // 8`` clipped to ``[64, 512]``. The features are a projection of
         the pooled vector, of ``n_pooled_ = 1 + 2 m k`` real coordinates (``k``: the number
         of sketched blocks of the last layer, ``degree + 1`` or fewer), so their rank is at
-        most ``n_pooled_``: ``n_components`` beyond it adds no information, only a wider
-        sketch_dim does.
+        most ``n_pooled_``: ``n_components`` beyond it adds no rank (it only lowers the noise
+        of the final projection); a wider ``sketch_dim`` does.
     image_shape : tuple (H, W) or (H, W, C), default=None
         Shape of one image; rows of ``X`` are images flattened row-major in ``(H, W, C)``
         order. ``None``: ``(1, 1, n_features)``, one pixel whose channels are the features
