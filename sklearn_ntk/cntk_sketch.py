@@ -65,8 +65,8 @@ For :math:`h < L`, with :math:`G_p` the degree-``j`` blocks of :math:`\gamma_p` 
 first layer fits :math:`g \approx \sum_j c_j t^j` directly and sketches
 :math:`\theta_p = \sqrt{N_p}[\sqrt{c_0}, \sqrt{c_j} P_j(\mu_p)]_j` with the same PolySketch
 as :math:`\gamma_p`: no TensorSRHT, whose independent estimate of the :math:`\kappa_0` term
-doubled the noise (at depth 1 on 2,000 Fashion-MNIST images it cost 1-1.5 points of test
-accuracy, ``benchmarks/RESULTS.md``). At depth 1 the pooled vector is the average of
+added noise (at depth 1 on 2,000 Fashion-MNIST images it cost about 1 point of test accuracy,
+``benchmarks/RESULTS.md``). At depth 1 the pooled vector is the average of
 :math:`\theta_p`; otherwise :math:`\theta` takes the place of :math:`[G, T]` in
 :math:`\psi`, with ``2 sketch_dim`` coordinates split :math:`\propto c_j`.
 
@@ -458,7 +458,7 @@ def _first_layer_output(xp, powers, root, norms, layer, params, filter_size, pad
     :math:`\theta_p = \sqrt{N_p}\,[\sqrt{c_0}, \sqrt{c_j} P_j(\mu_p)]_j` estimates
     :math:`\Theta^{(1)}_{pp'} = \sqrt{N_p N'_{p'}} \sum_j c_j \rho_{pp'}^j`: one sketch of one
     polynomial, where the generic layer adds an independent TensorSRHT estimate of the
-    :math:`\kappa_0` term (its noise cost 1-1.5 points of accuracy on Fashion-MNIST at depth 1).
+    :math:`\kappa_0` term (its noise cost about 1 point of accuracy on Fashion-MNIST at depth 1).
     """
     c = layer["c"]
     n_images = norms.shape[0]
@@ -503,13 +503,10 @@ def _fold_to_norm(xp, V, signs, params, filter_size, padding, squared_norm):
 
 def _pool(xp, powers, tensor, root, layer, n_images):
     r"""Global average pooling of :math:`[\gamma_p, T_p]` (real, width ``1 + 2 m (q + 1)``)."""
-    def mean(A):
-        return xp.mean(xp.reshape(A, (n_images, -1, A.shape[-1])), axis=1)
-
-    pooled = [mean(root) * math.sqrt(layer["a"][0])]
+    pooled = [_mean_pixels(xp, root, n_images) * math.sqrt(layer["a"][0])]
     for block in _degree_blocks(xp, powers, layer["a"], layer["deg1"], root):
-        pooled.append(_as_real(xp, mean(block)))
-    pooled.append(_as_real(xp, mean(tensor)))
+        pooled.append(_as_real(xp, _mean_pixels(xp, block, n_images)))
+    pooled.append(_as_real(xp, _mean_pixels(xp, tensor, n_images)))
     return xp.concat(pooled, axis=-1)
 
 
@@ -536,8 +533,7 @@ def _aggregate(xp, gamma, tensor, norms, diag, layer, params, filter_size, paddi
     tensor = xp.reshape(_as_real(xp, tensor), shape)
 
     def fold(V, key, squared_norm):
-        folded = window_fold(xp, V, f, padding, tuple(params.get(s) for s in layer[key]))
-        return _with_norms(xp, folded, xp.sqrt(squared_norm))
+        return _fold_to_norm(xp, V, layer[key], params, f, padding, squared_norm)
 
     gamma_norm2 = window_norms * sum_a
     tensor_norm2 = window_diag * sum(b)
