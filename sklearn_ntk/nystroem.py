@@ -1,0 +1,439 @@
+r"""Nyström features of the exact fully-connected ReLU NTK (or NNGP) kernel.
+
+The Nyström method replaces a kernel by its projection onto the span of a few landmark points
+:math:`L = \{l_1, \dots, l_m\}` taken from the training rows:
+
+.. math::
+
+    K(x, y) \approx \hat K(x, y) = K(x, L)\, K(L, L)^{+}\, K(L, y),
+
+so that :math:`\varphi(x) = K(x, L)\, K(L, L)^{+1/2}` satisfies
+:math:`\langle\varphi(x), \varphi(y)\rangle = \hat K(x, y)`. The quality depends only on which
+landmarks are chosen; randomly pivoted Cholesky (RPCholesky) picks them adaptively, one after
+another with probability proportional to how badly the current approximation misses the
+diagonal, and needs only the ``m`` kernel columns of the chosen points.
+"""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._backend import _is_numpy, namespace_of, to_numpy
+from ._base import BaseFeatureMap, float_dtypes
+from ._dask import is_dask_array, output_float_dtype
+from ._ntk_kernel import ntk_kernel
+
+#: A dask array given to :meth:`NTKNystroem.fit` is read only through a uniform sample of
+#: ``max(DASK_FIT_MIN_ROWS, DASK_FIT_ROWS_PER_COMPONENT * n_components)`` rows (all rows when
+#: it has no more than that).
+DASK_FIT_MIN_ROWS = 10_000
+DASK_FIT_ROWS_PER_COMPONENT = 10
+
+# Pivots proposed per round of the accelerated (rejection-sampling) RPCholesky.
+_RPCHOLESKY_BLOCK = 128
+# Rounds in a row without a new pivot after which the residual is taken as exhausted.
+_MAX_IDLE_ROUNDS = 20
+
+
+# --------------------------------------------------------------------------- kernel helpers
+
+
+def _ntk_diagonal(sq_norms, depth, bias, kind):
+    r"""Kernel of each row with itself, in closed form.
+
+    With :math:`\rho = 1` every layer has :math:`\kappa_0 = \kappa_1 = 1`, so
+    :math:`\Sigma^{(h)}(x, x) = \Sigma^{(h-1)}(x, x) + \beta^2` and
+    :math:`\Theta^{(h)}(x, x) = \Theta^{(h-1)}(x, x) + \Sigma^{(h)}(x, x)`.
+    """
+    bias2 = bias * bias
+    sigma = sq_norms + bias2
+    theta = sigma.copy()
+    for _ in range(depth):
+        sigma = sigma + bias2
+        theta = theta + sigma
+    return theta if kind == "ntk" else sigma
+
+
+def _refine_near_parallel_xp(xp, X, L, dx, dy, bias, delta_plus, delta_minus, valid,
+                             threshold=1e-4):
+    r"""Array-API version of the near-parallel refinement of :func:`ntk_kernel`.
+
+    :math:`1 \mp \rho` of unit vectors is recomputed as :math:`\|u \mp v\|^2 / 2` for the few
+    pairs with :math:`|\rho| > 1 - \text{threshold}` (``1 - <u, v>`` would lose every digit
+    there). The standard has gathers but no scatters: the refined values are put back with a
+    running count of the selected pairs (``nonzero`` lists them in row-major order).
+    """
+    mask = xp.reshape((xp.minimum(delta_plus, delta_minus) < threshold) & valid, (-1,))
+    (flat,) = xp.nonzero(mask)
+    count = int(flat.shape[0])
+    if count == 0:
+        return delta_plus, delta_minus
+    m = L.shape[0]
+    rows, cols = flat // m, flat % m
+    root_x = xp.sqrt(xp.take(dx, rows, axis=0))
+    root_y = xp.sqrt(xp.take(dy, cols, axis=0))
+    U = xp.take(X, rows, axis=0) / root_x[:, None]
+    V = xp.take(L, cols, axis=0) / root_y[:, None]
+    bias_u, bias_v = bias / root_x, bias / root_y
+    plus = 0.5 * (xp.sum((U - V) ** 2, axis=1) + (bias_u - bias_v) ** 2)
+    minus = 0.5 * (xp.sum((U + V) ** 2, axis=1) + (bias_u + bias_v) ** 2)
+    position = xp.cumulative_sum(xp.astype(mask, xp.int64)) - 1
+    position = xp.clip(position, 0, count - 1)
+    shape = delta_plus.shape
+    delta_plus = xp.where(mask, xp.take(plus, position, axis=0),
+                          xp.reshape(delta_plus, (-1,)))
+    delta_minus = xp.where(mask, xp.take(minus, position, axis=0),
+                           xp.reshape(delta_minus, (-1,)))
+    return xp.reshape(delta_plus, shape), xp.reshape(delta_minus, shape)
+
+
+def _ntk_cross_xp(xp, X, L, depth, bias, kind):
+    r"""``ntk_kernel(X, L)`` for arrays of any array-API namespace (float64 in, float64 out).
+
+    The same recursion as :func:`sklearn_ntk.ntk_kernel` on the quantities
+    :math:`\delta^\pm = 1 \pm \rho`, written with standard array-API functions only, so that
+    the kernel columns of the transform are computed on the device of the data.
+    """
+    bias2 = bias * bias
+    dx = xp.sum(X * X, axis=1) + bias2
+    dy = xp.sum(L * L, axis=1) + bias2
+    one = xp.ones((), dtype=X.dtype)
+    scale = xp.sqrt(dx[:, None] * dy[None, :])
+    sigma = X @ L.T + bias2
+    theta = sigma
+    positive = scale > 0
+    rho = xp.where(positive, sigma / xp.where(positive, scale, one), 0.0 * one)
+    rho = xp.clip(rho, -1.0, 1.0)
+    delta_plus, delta_minus = 1.0 - rho, 1.0 + rho
+    delta_plus, delta_minus = _refine_near_parallel_xp(
+        xp, X, L, dx, dy, bias, delta_plus, delta_minus, positive)
+    for layer in range(depth):
+        angle = 2.0 * xp.atan2(xp.sqrt(delta_plus), xp.sqrt(delta_minus))
+        kappa0 = (math.pi - angle) / math.pi
+        one_minus_kappa1 = (angle - xp.sqrt(delta_plus * delta_minus)
+                            + delta_plus * (math.pi - angle)) / math.pi
+        sigma = scale * (1.0 - one_minus_kappa1) + bias2
+        theta = theta * kappa0 + sigma
+        if layer == depth - 1:
+            break
+        dx, dy = dx + bias2, dy + bias2
+        next_scale = xp.sqrt(dx[:, None] * dy[None, :])
+        gap = (xp.sqrt(dx - bias2)[:, None] - xp.sqrt(dy - bias2)[None, :]) ** 2
+        positive = next_scale > 0
+        denominator = xp.where(positive, next_scale + scale + bias2, one)
+        delta_plus = xp.where(
+            positive,
+            (bias2 * gap / denominator + scale * one_minus_kappa1)
+            / xp.where(positive, next_scale, one), one)
+        delta_plus = xp.clip(delta_plus, 0.0, 2.0)
+        delta_minus = 2.0 - delta_plus
+        scale = next_scale
+    return theta if kind == "ntk" else sigma
+
+
+# --------------------------------------------------------------------------- landmarks
+
+
+def _rpcholesky(X, n_landmarks, rng, kernel, diagonal):
+    r"""Landmark indices by randomly pivoted Cholesky, with rejection-sampled blocks.
+
+    RPCholesky builds a factor :math:`F` (``n x r``) of the Nyström approximation
+    :math:`F F^T = K(:, S) K(S, S)^{-1} K(S, :)` one pivot at a time; the next pivot ``s`` is
+    drawn with probability proportional to the residual diagonal
+    :math:`d = \mathrm{diag}(K - F F^T)`, and the new column of ``F`` is the residual column
+    :math:`(K(:, s) - F F(s, :)^T) / \sqrt{d_s}`.
+
+    To evaluate kernel columns in blocks, each round proposes ``T`` pivots i.i.d. from the
+    current :math:`d` and accepts them one after another by rejection: proposal ``j`` is
+    accepted with probability :math:`H_{jj} / d_{s_j}`, where ``H`` is the residual of the small
+    ``T x T`` kernel matrix of the proposals after the pivots already accepted in this round.
+    The accepted pivots are distributed exactly as sequential RPCholesky's (Epperly, Tropp &
+    Webber 2024), and only their ``n``-long kernel columns are computed.
+
+    Returns the chosen indices (fewer than ``n_landmarks`` when the residual is exhausted,
+    i.e. the kernel matrix has lower numerical rank).
+    """
+    n = X.shape[0]
+    residual = np.maximum(np.asarray(diagonal, dtype=np.float64), 0.0)
+    total = float(residual.sum())
+    factor = np.zeros((n, n_landmarks))
+    chosen = []
+    taken = np.zeros(n, dtype=bool)
+    idle = 0
+    while len(chosen) < n_landmarks and idle < _MAX_IDLE_ROUNDS:
+        residual_sum = float(residual.sum())
+        if not residual_sum > 1e-14 * total:  # numerically rank-exhausted
+            break
+        r = len(chosen)
+        proposals = rng.choice(n, size=min(_RPCHOLESKY_BLOCK, n_landmarks - r),
+                               p=residual / residual_sum)
+        F_prop = factor[proposals, :r]
+        H = kernel(X[proposals], X[proposals]) - F_prop @ F_prop.T
+        accepted = []
+        for j, index in enumerate(proposals):
+            if taken[index] or index in accepted:
+                continue
+            if rng.uniform() * residual[index] < H[j, j]:
+                accepted.append(int(index))
+                H = H - np.outer(H[:, j], H[j, :]) / H[j, j]
+        if not accepted:
+            idle += 1
+            continue
+        idle = 0
+        pivots = np.asarray(accepted)
+        columns = kernel(X, X[pivots]) - factor[:, :r] @ factor[pivots, :r].T
+        for c, pivot in enumerate(pivots):
+            width = len(chosen)
+            g = columns[:, c] - factor[:, r:width] @ factor[pivot, r:width]
+            taken[pivot] = True
+            if not g[pivot] > 1e-12 * diagonal[pivot]:  # lost to rounding: add nothing
+                residual[pivot] = 0.0
+                continue
+            factor[:, width] = g / math.sqrt(g[pivot])
+            chosen.append(int(pivot))
+            residual = np.maximum(residual - factor[:, width] ** 2, 0.0)
+            residual[pivot] = 0.0
+    return np.asarray(chosen, dtype=np.intp)
+
+
+def _inverse_square_root(K, rcond=None):
+    r"""Symmetric :math:`K^{+1/2}` with the eigenvalues below ``rcond * max`` dropped.
+
+    Returns ``(N, rank)``; :math:`N N^T = K^{+}` restricted to the kept eigenvectors, so that
+    :math:`K N N^T K` equals ``K`` up to the dropped eigenvalues.
+    """
+    eigenvalues, eigenvectors = np.linalg.eigh(K)
+    if rcond is None:
+        rcond = K.shape[0] * np.finfo(np.float64).eps
+    top = float(eigenvalues[-1]) if eigenvalues.size else 0.0
+    keep = eigenvalues > max(rcond * top, 0.0)
+    kept = eigenvectors[:, keep]
+    N = (kept / np.sqrt(eigenvalues[keep])) @ kept.T
+    return N, int(np.count_nonzero(keep))
+
+
+# --------------------------------------------------------------------------- transformer
+
+
+class NTKNystroem(BaseFeatureMap):
+    r"""Nyström features of the exact ReLU NTK (or NNGP) with RPCholesky landmarks.
+
+    ``fit`` chooses ``n_components`` landmark rows :math:`L` of the training data and
+    computes the exact kernel matrix :math:`K_{LL}` with :func:`sklearn_ntk.ntk_kernel` (any
+    depth, bias and kind). ``transform`` maps a row to
+
+    .. math::
+
+        \varphi(x) = K(x, L)\, K_{LL}^{+1/2},\qquad
+        \langle\varphi(x), \varphi(y)\rangle = K(x, L)\, K_{LL}^{+}\, K(L, y),
+
+    the Nyström approximation of the kernel, which is exact whenever ``x`` or ``y`` is a
+    landmark. The inverse square root comes from the symmetric eigendecomposition
+    :math:`K_{LL} = U \Lambda U^T`: eigenvalues below ``n_components * eps`` times the
+    largest are treated as zero (as a pseudo-inverse does), so nearly duplicate landmarks do
+    not blow up the features; the normalization is
+    :math:`U_+ \Lambda_+^{-1/2} U_+^T`.
+
+    Landmarks:
+
+    - ``"rpcholesky"`` (default): randomly pivoted Cholesky. Each new landmark is drawn with
+      probability proportional to the diagonal of the residual :math:`K - \hat K` of the
+      current approximation, i.e. where the kernel is least well explained, and the low-rank
+      factor is updated with the new residual column. This adapts to the data (small clusters
+      get landmarks, redundant points do not) and comes with near-optimal trace-norm error
+      bounds; it evaluates only ``n_components`` columns of the kernel matrix (plus small
+      blocks among the proposals), in rounds with rejection sampling.
+    - ``"uniform"``: ``n_components`` rows drawn uniformly without replacement.
+
+    If ``n_components`` exceeds the number of training rows, all rows are used and a warning
+    says so (the output then has ``n_samples`` columns). When the kernel matrix has lower
+    numerical rank than ``n_components`` (duplicate rows, all-zero rows), RPCholesky stops
+    early and the remaining landmarks are drawn uniformly from the rows not yet chosen; the
+    eigenvalue cutoff gives them no weight.
+
+    Dask: ``transform`` of a dask array is lazy (one block of features per row chunk).
+    ``fit`` on a dask array computes only a uniform sample of
+    ``max(DASK_FIT_MIN_ROWS, DASK_FIT_ROWS_PER_COMPONENT * n_components)`` rows (10,000 and
+    10 by default, module constants of ``sklearn_ntk.nystroem``; every row when the array has
+    no more) and chooses the landmarks among them; ``component_indices_`` refers to rows of the
+    full array. With no more rows than that bound the fit equals the in-memory fit.
+
+    Array API: fitted arrays live in the namespace and on the device of the data passed to
+    ``fit``; the kernel columns of ``transform`` are computed there (in float64) and float32
+    input gives float32 features. Landmark selection and the eigendecomposition run on the
+    host in float64.
+
+    Parameters
+    ----------
+    n_components : int, default=1024
+        Number of landmarks, i.e. of output features.
+    depth : int, default=1
+        Number of hidden ReLU layers ``L``.
+    bias : float, default=0.0
+        Bias standard deviation :math:`\beta \ge 0` of the network.
+    kind : {"ntk", "nngp"}, default="ntk"
+        Which kernel the features approximate.
+    landmarks : {"rpcholesky", "uniform"}, default="rpcholesky"
+        How the landmark rows are chosen (see above).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the landmark selection (and the row sample of a dask fit).
+    max_memory : int, default=None
+        Bytes of intermediate arrays per transform batch (about 14 float64 arrays of
+        ``n_components`` columns per row); ``None`` means 256 MiB, or scikit-learn's
+        ``working_memory`` when that is smaller. The features do not depend on it.
+
+    Attributes
+    ----------
+    components_ : array of shape (n_components, n_features)
+        The landmark rows (dtype of the validated input, in its namespace and on its device).
+    component_indices_ : ndarray of shape (n_components,)
+        Row indices of the landmarks in the data passed to ``fit``, in the order chosen.
+    normalization_ : array of shape (n_components, n_components)
+        :math:`K_{LL}^{+1/2}` (float64, in the namespace and on the device of the fit data).
+    rank_ : int
+        Number of eigenvalues of :math:`K_{LL}` kept by the cutoff (the rank of the
+        features).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Only when ``X`` has string feature names.
+
+    See Also
+    --------
+    NTKSketch, NTKRandomFeatures : data-independent random features of the NTK.
+    sklearn_ntk.ntk_kernel : the exact kernel.
+
+    References
+    ----------
+    C. Williams & M. Seeger. *Using the Nyström method to speed up kernel machines*.
+    NeurIPS 2000.
+
+    Y. Chen, E. N. Epperly, J. A. Tropp & R. J. Webber. *Randomly pivoted Cholesky: practical
+    approximation of a kernel matrix with few entry evaluations*. arXiv:2207.06503, 2022 (Comm.
+    Pure Appl. Math., 2025).
+
+    E. N. Epperly, J. A. Tropp & R. J. Webber. *Embrace rejection: kernel matrix approximation
+    by accelerated randomly pivoted Cholesky*. arXiv:2410.03969, 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ntk import NTKNystroem, ntk_kernel
+    >>> X = np.random.RandomState(0).randn(50, 3)
+    >>> nys = NTKNystroem(n_components=20, depth=2, random_state=0).fit(X)
+    >>> Z = nys.transform(X)
+    >>> Z.shape
+    (50, 20)
+    >>> L = nys.components_
+    >>> bool(np.allclose(nys.transform(L) @ nys.transform(L).T, ntk_kernel(L, depth=2)))
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseFeatureMap._parameter_constraints,
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "bias": [Interval(Real, 0, None, closed="left")],
+        "kind": [StrOptions({"ntk", "nngp"})],
+        "landmarks": [StrOptions({"rpcholesky", "uniform"})],
+    }
+    _namespace_attribute = "components_"
+
+    def __init__(self, n_components=1024, *, depth=1, bias=0.0, kind="ntk",
+                 landmarks="rpcholesky", random_state=None, max_memory=None):
+        self.n_components = n_components
+        self.depth = depth
+        self.bias = bias
+        self.kind = kind
+        self.landmarks = landmarks
+        self.random_state = random_state
+        self.max_memory = max_memory
+
+    def _kernel(self, X, Y=None):
+        return ntk_kernel(X, Y, depth=self.depth, bias=float(self.bias), kind=self.kind)
+
+    def _dask_sample(self, X, rng):
+        """Computed rows of a dask array: all of them, or a sorted uniform sample."""
+        n = X.shape[0]
+        if not (isinstance(n, Integral) or (isinstance(n, float) and n.is_integer())):
+            raise ValueError(
+                "NTKNystroem.fit needs a dask array with known chunk sizes; call "
+                "X.compute_chunk_sizes() first.")
+        n = int(n)
+        bound = max(DASK_FIT_MIN_ROWS, DASK_FIT_ROWS_PER_COMPONENT * self.n_components)
+        if n <= bound:
+            return np.asarray(X.compute()), None
+        rows = np.sort(rng.choice(n, size=bound, replace=False))
+        return np.asarray(X[rows].compute()), rows
+
+    def fit(self, X, y=None):
+        """Choose the landmarks and compute the normalization :math:`K_{LL}^{+1/2}`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (NumPy, any array-API array with ``array_api_dispatch``, or a dask
+            array, of which only a sample is computed: see the class docstring).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        rng = check_random_state(self.random_state)
+        sample_rows = None
+        if is_dask_array(X):
+            if X.ndim != 2:
+                raise ValueError(
+                    f"X must be a 2-D dask array, got {X.ndim} dimension(s).")
+            X, sample_rows = self._dask_sample(X, rng)
+            X = X.astype(output_float_dtype(X.dtype), copy=False)
+        xp, _ = namespace_of(X)
+        X = validate_data(self, X, dtype=float_dtypes(xp))
+        xp, device = namespace_of(X)
+        host = np.asarray(to_numpy(xp, X), dtype=np.float64)
+        n_samples = host.shape[0]
+        n_landmarks = self.n_components
+        if n_landmarks > n_samples:
+            warnings.warn(
+                f"n_components={self.n_components} is larger than the number of training "
+                f"rows ({n_samples}); NTKNystroem uses all {n_samples} rows as landmarks and "
+                f"outputs {n_samples} features.", UserWarning, stacklevel=2)
+            n_landmarks = n_samples
+        if self.landmarks == "uniform":
+            indices = rng.choice(n_samples, size=n_landmarks, replace=False)
+        else:
+            diagonal = _ntk_diagonal(np.einsum("ij,ij->i", host, host), self.depth,
+                                     float(self.bias), self.kind)
+            indices = _rpcholesky(host, n_landmarks, rng, self._kernel, diagonal)
+            if indices.size < n_landmarks:  # rank exhausted: fill uniformly
+                rest = np.setdiff1d(np.arange(n_samples), indices)
+                extra = rng.choice(rest, size=n_landmarks - indices.size, replace=False)
+                indices = np.concatenate([indices, extra])
+        indices = np.asarray(indices, dtype=np.intp)
+        self._landmarks = host[indices]
+        normalization, self.rank_ = _inverse_square_root(self._kernel(self._landmarks))
+        self._normalization = normalization
+        self._n_features_out = n_landmarks
+        self.component_indices_ = indices if sample_rows is None else sample_rows[indices]
+        self.components_ = xp.take(X, xp.asarray(indices, device=device), axis=0)
+        self.normalization_ = xp.asarray(normalization, device=device)
+        return self
+
+    def _bytes_per_row(self, itemsize):
+        return 8 * (14 * self._n_features_out + 2 * self.n_features_in_) + itemsize * (
+            self._n_features_out + self.n_features_in_)
+
+    def _transform_batch(self, xp, X, device):
+        if _is_numpy(xp):
+            K = self._kernel(np.asarray(X), self._landmarks)
+            return xp.asarray((K @ self._normalization).astype(X.dtype, copy=False))
+        X64 = xp.astype(X, xp.float64)
+        L64 = xp.astype(self.components_, xp.float64)
+        K = _ntk_cross_xp(xp, X64, L64, self.depth, float(self.bias), self.kind)
+        return xp.astype(K @ self.normalization_, X.dtype)
