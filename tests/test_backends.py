@@ -137,6 +137,7 @@ def test_zarr_out_of_core_fit(tmp_path, data):
     assert _rel(model.coef_, reference.coef_) <= 1e-8
 
 
+@pytest.mark.slow
 def test_distributed_local_cluster(data):
     distributed = pytest.importorskip("distributed")
     X, y = data

@@ -20,12 +20,8 @@ from sklearn_ntk._images import (
 )
 
 _REFERENCE_NAME = "cntk_gap_conv3x3_L2.npz"
-# neural-tangents values (see shared/reference/README.md): looked up in the test data folder,
-# then in the shared folder beside the checkout.
-_REFERENCE_CANDIDATES = [
-    Path(__file__).resolve().parent / "data" / _REFERENCE_NAME,
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / _REFERENCE_NAME,
-]
+# neural-tangents values, shipped with the tests (see tests/data/README.md).
+_REFERENCE_PATH = Path(__file__).resolve().parent / "data" / _REFERENCE_NAME
 
 
 def _rel_err(a, b):
@@ -107,10 +103,7 @@ def _brute_cntk(x, y, depth, f, padding, kind):
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["ntk", "nngp"])
 def test_matches_neural_tangents_reference(kind):
-    path = next((p for p in _REFERENCE_CANDIDATES if p.exists()), None)
-    if path is None:
-        pytest.skip(f"reference file {_REFERENCE_NAME} not found")
-    ref = np.load(path)
+    ref = np.load(_REFERENCE_PATH)
     X, Y = ref["X"], ref["Y"]  # NHWC, 8x8x3
     f, channels = 3, 3
     factor = 2.0 / (f**2 * channels)

@@ -70,6 +70,7 @@ def _mean_error(depth, n_components, filter_size=3, padding="same", shape=(8, 8,
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.slow
 def test_approximation_acceptance(depth, rng):
     """16 images 8x8x3, filter 3: error <= 0.10 at 4096 (mean of 3 seeds), decreasing in m.
 
@@ -229,6 +230,7 @@ def test_zero_images_give_zero_features_without_nan(rng):
 
 
 @pytest.mark.parametrize("n_components", [1, 2, 7])
+@pytest.mark.slow
 def test_tiny_n_components_is_unbiased(n_components, rng):
     """Every width >= 1 gives an unbiased estimate of the kernel (mean over draws)."""
     X = rng.standard_normal((3, 4 * 4))
@@ -277,6 +279,7 @@ def test_bad_input_raises(rng):
 # --------------------------------------------------------------------- estimators
 
 
+@pytest.mark.slow
 def test_classifier_close_to_exact_cntk_on_digits():
     """Ridge on sketch features vs exact CNTK kernel ridge at the same alpha."""
     X, y = load_digits(return_X_y=True)
@@ -296,6 +299,7 @@ def test_classifier_close_to_exact_cntk_on_digits():
     assert sketch_accuracy >= exact_accuracy - 0.03
 
 
+@pytest.mark.slow
 def test_grid_search_over_depth_and_alpha_on_digits():
     X, y = load_digits(return_X_y=True)
     X = X[:360] / 16.0
@@ -373,6 +377,7 @@ def test_torch_cpu_features_match_numpy(rng):
     assert _rel(Z.numpy(), expected) <= 1e-6
 
 
+@pytest.mark.gpu
 def test_cupy_features_match_numpy(rng):
     cupy = pytest.importorskip("cupy")
     try:

@@ -57,6 +57,7 @@ def test_incremental_drives_partial_fit(data):
                                atol=1e-10)
 
 
+@pytest.mark.slow
 def test_sklearn_grid_search_on_joblib_dask_backend(data):
     distributed = pytest.importorskip("distributed")
     import joblib

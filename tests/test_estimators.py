@@ -282,6 +282,7 @@ def test_classifier_many_classes_decision_shape(rng):
 
 
 @pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.slow
 def test_sketch_regression_approximates_exact_kernel_ridge(depth, rng):
     X, y = _smooth_problem(rng, 400, d=5, noise=0.1)
     X_train, X_test, y_train = X[:300], X[300:], y[:300]

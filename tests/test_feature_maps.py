@@ -40,6 +40,7 @@ def _mean_error(make, X, K, seeds=(0, 1, 2)):
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 @pytest.mark.parametrize("feature_map", ["sketch", "random_features"])
+@pytest.mark.slow
 def test_acceptance_error_against_exact_ntk(feature_map, depth, rng):
     X = rng.standard_normal((300, 16))
     K = ntk_kernel(X, depth=depth)
@@ -66,6 +67,7 @@ def test_nngp_features_against_exact_nngp(depth, rng):
 
 @pytest.mark.parametrize("depth, bias, bound", [(1, 0.5, 0.12), (2, 0.5, 0.12), (2, 2.0, 0.12),
                                                 (3, 0.5, 0.15)])
+@pytest.mark.slow
 def test_random_features_with_bias(depth, bias, bound, rng):
     X = rng.standard_normal((300, 16))
     K = ntk_kernel(X, depth=depth, bias=bias)

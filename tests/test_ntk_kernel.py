@@ -1,7 +1,7 @@
 """Tests of the exact fully-connected ReLU NTK/NNGP kernel (ALGORITHMS.md sections 1-2).
 
 The conventions are pinned by an independent reference computed with neural-tangents (see
-``shared/reference/README.md``); the rest checks closed forms, an independent scalar
+``tests/data/README.md``); the rest checks closed forms, an independent scalar
 implementation of the recursion, and the properties every kernel matrix must have.
 """
 
@@ -16,7 +16,7 @@ from sklearn.kernel_ridge import KernelRidge
 from sklearn_ntk import ntk_kernel
 from sklearn_ntk._arccos import nngp_on_sphere, ntk_on_sphere
 
-REFERENCE_DIR = Path(__file__).parents[1].parent / "shared" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parent / "data"  # see tests/data/README.md
 
 
 @pytest.fixture
@@ -52,10 +52,7 @@ def _relative_max_error(actual, expected):
 
 @pytest.mark.parametrize("kind", ["ntk", "nngp"])
 def test_matches_neural_tangents_reference(kind):
-    path = REFERENCE_DIR / "fc_relu_L2_b0p1.npz"
-    if not path.exists():
-        pytest.skip(f"reference file not found: {path}")
-    ref = np.load(path)
+    ref = np.load(REFERENCE_DIR / "fc_relu_L2_b0p1.npz")
     X, Y = ref["X"], ref["Y"]
     scale = math.sqrt(2.0 / X.shape[1])  # the stated relation: inputs times sqrt(2/d)
     K_xy = ntk_kernel(X * scale, Y * scale, depth=2, bias=0.1, kind=kind)
@@ -121,7 +118,7 @@ def test_exactly_parallel_rows_of_x_and_y(scale, depth, rng):
     """Rows of Y that are copies (or multiples) of rows of X have correlation exactly +-1.
 
     Computing it as <x,y>/(|x||y|) rounds to 1 - 1e-16, which arccos turns into ~1e-8
-    relative error (the neural-tangents error of shared/reference/README.md). A correct
+    relative error (the neural-tangents error of tests/data/README.md). A correct
     implementation clips/special-cases this, as ntk_kernel(X) already does on its diagonal.
     """
     X = rng.standard_normal((12, 7)) * rng.uniform(0.2, 5.0, size=(12, 1))
