@@ -1,0 +1,50 @@
+"""Composable layers of infinitely wide networks, in the spirit of neural-tangents' ``stax``.
+
+An architecture is a list of immutable layer specifications,
+
+>>> from sklearn_ntk.layers import Conv, ReLU, AvgPool, Flatten
+>>> net = [Conv(3), ReLU(), AvgPool(2), Conv(3), ReLU(), Flatten()]
+
+followed by a linear readout (the list's last layer if it is a :class:`Dense`, otherwise a
+bias-free ``Dense()`` is appended). Pass it as ``architecture=`` to
+:func:`sklearn_ntk.cntk_kernel` for the exact NTK or NNGP.
+
+Conventions are those of neural-tangents (NTK parameterisation, weight standard deviation
+:math:`\\sqrt 2`, bias standard deviation ``bias``), so the kernels of the same layer list
+agree with ``stax.serial(...)`` of the same layers to rounding. The input state of a pair of
+images is the per-channel covariance :math:`\\Sigma_{pq} = \\langle x_p, y_q\\rangle / C`
+of every pair of pixel positions, with :math:`\\Theta = 0`; each layer maps the pair of
+matrices :math:`(\\Sigma, \\Theta)` (see each class), and the readout returns
+:math:`2\\Sigma + \\beta^2` (NNGP) and :math:`2\\Sigma + \\beta^2 + 2\\Theta` (NTK).
+
+Presets: :func:`gap`, :func:`flatten`, :func:`myrtle`, :func:`fc`.
+
+References
+----------
+Novak, Xiao, Hron, Lee, Alemi, Sohl-Dickstein & Schoenholz, *Neural Tangents: Fast and Easy
+Infinite Neural Networks in Python*, ICLR 2020.
+Arora, Du, Hu, Li, Salakhutdinov & Wang, *On Exact Computation with an Infinitely Wide
+Neural Net*, NeurIPS 2019.
+"""
+
+from ._base import Layer
+from ._conv import Conv
+from ._dense import Dense
+from ._flatten import Flatten
+from ._pool import AvgPool, GlobalAvgPool
+from ._relu import ReLU
+from .presets import fc, flatten, gap, myrtle
+
+__all__ = [
+    "AvgPool",
+    "Conv",
+    "Dense",
+    "Flatten",
+    "GlobalAvgPool",
+    "Layer",
+    "ReLU",
+    "fc",
+    "flatten",
+    "gap",
+    "myrtle",
+]

@@ -1,0 +1,203 @@
+"""Shared pieces of the layer core: the exact pair state, the map geometry, the layer base.
+
+Every layer of :mod:`sklearn_ntk.layers` is an immutable specification that knows
+
+* how it changes the spatial geometry of the per-position state (:meth:`Layer.out_shape`);
+* how it maps the exact covariances of a pair of inputs (:meth:`Layer.kernel`);
+* (later) how it maps per-position random features (:meth:`Layer.features`, a hook).
+
+The exact state of a pair of images ``(x, y)`` holds, for every pair of positions
+``(p, q)`` (``p`` a pixel of ``x``'s map, ``q`` one of ``y``'s), the NNGP covariance
+:math:`\\Sigma_{pq}(x, y)` and the NTK :math:`\\Theta_{pq}(x, y)` of one (any) channel of the
+current layer's output, plus the position diagonals :math:`\\Sigma_{pp}(x, x)`,
+:math:`\\Sigma_{qq}(y, y)` that a nonlinearity needs.
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Spatial geometry of a per-position state.
+
+    Attributes
+    ----------
+    height, width : int
+        Size of the map of positions.
+    flat : bool
+        True once a :class:`~sklearn_ntk.layers.Flatten` or
+        :class:`~sklearn_ntk.layers.GlobalAvgPool` has removed the spatial axes: the state
+        is then one position and spatial layers (convolution, pooling) no longer apply.
+    """
+
+    height: int
+    width: int
+    flat: bool = False
+
+    @property
+    def n_positions(self):
+        return self.height * self.width
+
+
+class PairState:
+    """Exact covariances of a block of ``B`` input pairs (one pair per leading index).
+
+    Attributes
+    ----------
+    sigma : ndarray of shape (B, H, H, W, W)
+        NNGP covariance :math:`\\Sigma_{pq}` laid out as (pair, row of p, row of q,
+        column of p, column of q), so that window operations act on one pair of axes at a
+        time.
+    theta : ndarray of the same shape, or None
+        NTK :math:`\\Theta_{pq}`; ``None`` stands for an all-zero NTK (the input layer) or,
+        when ``ntk`` is False, for an NTK that is not tracked.
+    ntk : bool
+        Whether the NTK is tracked (``kind="ntk"``) or only the NNGP.
+    norms_x, norms_y : ndarray of shape (B, H, W), or None
+        Position diagonals :math:`\\Sigma_{pp}(x, x)` and :math:`\\Sigma_{qq}(y, y)`,
+        supplied by the composition loop right before a layer that needs them (ReLU).
+    bias_scale : ndarray of shape (B, 1, 1, 1, 1)
+        Factor applied to every :math:`\\beta^2` term. The loop may store the covariances
+        of a pair divided by :math:`s_x s_y` (images rescaled by powers of two to avoid
+        overflow); a bias term :math:`\\beta^2` is then stored as
+        :math:`\\beta^2 / (s_x s_y)`.
+    self_pair : ndarray of shape (B,), bool
+        Pairs whose two inputs are the same image: their position-diagonal correlations
+        are exactly 1, which a nonlinearity uses instead of a rounded quotient.
+    """
+
+    __slots__ = ("sigma", "theta", "ntk", "norms_x", "norms_y", "bias_scale", "self_pair")
+
+    def __init__(self, sigma, theta=None, *, ntk=True, norms_x=None, norms_y=None,
+                 bias_scale=None, self_pair=None):
+        self.sigma = sigma
+        self.theta = theta
+        self.ntk = bool(ntk)
+        self.norms_x = norms_x
+        self.norms_y = norms_y
+        n_pairs = sigma.shape[0]
+        self.bias_scale = (np.ones((n_pairs, 1, 1, 1, 1)) if bias_scale is None
+                           else np.asarray(bias_scale, dtype=np.float64).reshape(-1, 1, 1, 1, 1))
+        self.self_pair = (np.zeros(n_pairs, dtype=bool) if self_pair is None
+                          else np.asarray(self_pair, dtype=bool))
+
+    def replace(self, **changes):
+        """A new state with some fields changed (the input state is never modified)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        sigma = fields.pop("sigma")
+        theta = fields.pop("theta")
+        return PairState(sigma, theta, **fields)
+
+    @property
+    def n_pairs(self):
+        return self.sigma.shape[0]
+
+    @property
+    def spatial_shape(self):
+        """(H, W) of the current map."""
+        return self.sigma.shape[1], self.sigma.shape[3]
+
+
+def position_diagonal(A):
+    """``A[b, i, i, j, j]`` of a (B, H, H, W, W) pair array: shape (B, H, W), a copy."""
+    return np.einsum("biijj->bij", A).copy()
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_size_pair(value, name, *, allow_none=False):
+    """An int ``>= 1`` or a pair of them, as the tuple ``(rows, columns)``.
+
+    Raises a TypeError naming ``name`` for a wrong type and a ValueError for values < 1.
+    """
+    if value is None and allow_none:
+        return None
+    if _is_int(value):
+        pair = (value, value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
+        pair = tuple(value)
+    else:
+        raise TypeError(
+            f"{name} must be a positive integer or a pair (rows, columns) of positive "
+            f"integers, got {value!r}.")
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def check_padding(padding, name="padding"):
+    """``"same"`` or ``"valid"`` (any case); TypeError / ValueError naming the argument."""
+    if not isinstance(padding, str):
+        raise TypeError(f"{name} must be the string 'same' or 'valid', got {padding!r}.")
+    if padding.lower() not in ("same", "valid"):
+        raise ValueError(f"{name} must be 'same' or 'valid', got {padding!r}.")
+    return padding.lower()
+
+
+def check_bias(bias):
+    """Bias standard deviation ``beta >= 0`` as a Python float (``None`` means 0)."""
+    if bias is None:
+        return 0.0
+    if isinstance(bias, (bool, np.bool_)) or not isinstance(bias, numbers.Real):
+        raise TypeError(f"bias must be a non-negative real number, got {bias!r}.")
+    value = float(bias)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"bias must be a finite non-negative real number, got {bias!r}.")
+    return value
+
+
+class Layer:
+    """Base class of the layer specifications (immutable, compared by value).
+
+    Subclasses implement
+
+    ``out_shape(shape) -> Shape``
+        the geometry after the layer, raising a ValueError when the layer cannot apply;
+    ``kernel(state) -> PairState``
+        the exact rule on position-pair covariances (a new state; the input is not modified).
+
+    Class attributes: ``needs_norms`` (the layer reads the position diagonals of the state,
+    as a nonlinearity does) and ``has_bias``.
+
+    Feature (sketch) rule
+    ---------------------
+    :meth:`features` is the hook for the randomised counterpart of :meth:`kernel`: a map of
+    per-position NNGP / NTK features whose inner products estimate the same covariances. It
+    is not implemented yet and raises NotImplementedError.
+    """
+
+    needs_norms = False
+
+    @property
+    def has_bias(self):
+        return bool(getattr(self, "bias", 0.0))
+
+    def out_shape(self, shape):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def kernel(self, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def features(self, *args, **kwargs):
+        """Feature (sketch) rule of the layer: not implemented yet."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no feature (sketch) rule yet; only its exact kernel "
+            "rule is available.")
+
+
+def require_spatial(layer, shape):
+    """ValueError if ``shape`` has lost its spatial axes (after Flatten / GlobalAvgPool)."""
+    if shape.flat:
+        raise ValueError(
+            f"{layer!r} needs a spatial map of positions, but a Flatten() or GlobalAvgPool() "
+            "before it has removed the spatial axes.")
+
+
+__all__ = ["Layer", "PairState", "Shape", "check_bias", "check_padding", "check_size_pair",
+           "position_diagonal", "require_spatial"]

@@ -1,0 +1,82 @@
+"""Stride-1 two-dimensional convolution."""
+
+from dataclasses import dataclass
+
+from ._base import Layer, Shape, check_bias, check_padding, check_size_pair, require_spatial
+from ._geometry import conv_axis_pair, conv_output_size
+
+
+@dataclass(frozen=True)
+class Conv(Layer):
+    r"""Infinitely wide stride-1 convolution, NTK parameterisation, weight variance 2.
+
+    As neural-tangents' ``stax.Conv(width, (f, f), padding=padding, W_std=sqrt(2),
+    b_std=bias)``. An output unit at position :math:`p` sees the window
+    :math:`\{p + \delta\}` of :math:`f_h f_w` input positions (all channels), so with the
+    covariances taken per channel
+
+    .. math::
+
+        \Sigma'_{pq} = \frac{2}{f_h f_w}\sum_{\delta}\Sigma_{p+\delta,\,q+\delta}
+            + \beta^2,\qquad
+        \Theta'_{pq} = \Sigma'_{pq}
+            + \frac{2}{f_h f_w}\sum_{\delta}\Theta_{p+\delta,\,q+\delta}:
+
+    both positions move by the *same* offset (the same weight multiplies both), and
+    positions outside the map (zero padding) contribute nothing.
+
+    Parameters
+    ----------
+    filter_size : int or (int, int)
+        Filter side ``f`` (square) or ``(rows, columns)``; each ``>= 1``, odd or even.
+    padding : {"same", "valid"}, default="same"
+        ``"same"`` keeps the map size; for an even filter its window covers
+        ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` (the ``lax`` / neural-tangents
+        convention). ``"valid"`` keeps only windows inside the map (size ``n - f + 1``).
+    bias : float, default=0.0
+        Bias standard deviation :math:`\beta \ge 0`; ``None`` means 0.
+    """
+
+    filter_size: object
+    padding: str = "same"
+    bias: float = 0.0
+
+    def __post_init__(self):
+        check_size_pair(self.filter_size, "filter_size")
+        fs = self.filter_size
+        object.__setattr__(self, "filter_size", int(fs) if not isinstance(fs, (tuple, list))
+                           else tuple(int(v) for v in fs))
+        object.__setattr__(self, "padding", check_padding(self.padding))
+        object.__setattr__(self, "bias", check_bias(self.bias))
+
+    @property
+    def filter_shape(self):
+        """``(f_h, f_w)``."""
+        return check_size_pair(self.filter_size, "filter_size")
+
+    def out_shape(self, shape):
+        require_spatial(self, shape)
+        fh, fw = self.filter_shape
+        h = conv_output_size(shape.height, fh, self.padding)
+        w = conv_output_size(shape.width, fw, self.padding)
+        if h < 1 or w < 1:
+            raise ValueError(
+                f"{self!r} with padding='valid' does not fit the {shape.height}x{shape.width} "
+                "map before it: use a smaller filter_size or padding='same'.")
+        return Shape(h, w)
+
+    def _window(self, A):
+        fh, fw = self.filter_shape
+        out = conv_axis_pair(A, 1, fh, self.padding)
+        out = conv_axis_pair(out, 3, fw, self.padding)
+        out *= 2.0 / (fh * fw)
+        return out
+
+    def kernel(self, state):
+        sigma = self._window(state.sigma)
+        if self.bias:
+            sigma += self.bias**2 * state.bias_scale
+        theta = None
+        if state.ntk:
+            theta = sigma if state.theta is None else sigma + self._window(state.theta)
+        return state.replace(sigma=sigma, theta=theta)

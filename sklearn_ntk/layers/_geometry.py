@@ -1,0 +1,77 @@
+"""Window operations on position-pair arrays, one spatial axis (or axis pair) at a time.
+
+Pair arrays have the layout (B, H, H', W, W'): the row axes of the two positions are 1 and
+2, the column axes 3 and 4. A convolution moves *both* positions by the same window offset
+(a diagonal shift on an axis pair); a pooling averages each position over its own window
+(independently on each axis). Both are separable, so a 2-D window costs a few passes of
+one-axis sums instead of one pass per window element. Positions outside the map (zero
+padding) contribute zero.
+"""
+
+import math
+
+import numpy as np
+
+from .._images import window_slices
+
+
+def conv_axis_pair(A, axis, filter_size, padding):
+    """``out[.., o, o', ..] = sum_d A[.., o + d, o' + d, ..]`` over the window offsets ``d``.
+
+    ``axis`` and ``axis + 1`` are the two position axes of one spatial direction; offsets
+    follow :func:`sklearn_ntk._images.window_offsets` (``"same"`` keeps the length and, for
+    an even filter, reaches one more position forward than backward; ``"valid"`` shrinks the
+    length by ``filter_size - 1``). No normalisation.
+    """
+    n_in = A.shape[axis]
+    n_out, pairs = window_slices(n_in, filter_size, padding)
+    shape = list(A.shape)
+    shape[axis] = shape[axis + 1] = n_out
+    out = np.zeros(shape)
+    lead = (slice(None),) * axis
+    for o, i in pairs:
+        out[lead + (o, o)] += A[lead + (i, i)]
+    return out
+
+
+def conv_output_size(n_in, filter_size, padding):
+    return n_in if padding == "same" else n_in - filter_size + 1
+
+
+def pool_geometry(n_in, window, stride, padding):
+    """``(n_out, pad_before)`` of a pooling along one axis.
+
+    ``"valid"``: windows inside the map only, ``n_out = floor((n - k) / s) + 1``.
+    ``"same"``: ``n_out = ceil(n / s)``; the zero padding needed to fit the last window is
+    split with the smaller half before the map (the ``lax`` convention).
+    """
+    if padding == "valid":
+        return (n_in - window) // stride + 1, 0
+    n_out = -(-n_in // stride)
+    total = max((n_out - 1) * stride + window - n_in, 0)
+    return n_out, total // 2
+
+
+def pool_axis(A, axis, window, stride, padding):
+    """Average over windows of one position axis: ``out[q] = (1/k) sum_a A[s q + a - pad]``.
+
+    Padded (outside) positions count as zeros in the average: the divisor is always the
+    window size ``k``.
+    """
+    n_in = A.shape[axis]
+    n_out, pad = pool_geometry(n_in, window, stride, padding)
+    shape = list(A.shape)
+    shape[axis] = n_out
+    out = np.zeros(shape)
+    lead = (slice(None),) * axis
+    for a in range(window):
+        # output indices q with 0 <= s q + a - pad <= n_in - 1
+        q0 = max(0, math.ceil((pad - a) / stride))
+        q1 = min(n_out - 1, (n_in - 1 - a + pad) // stride)
+        if q1 < q0:
+            continue
+        start = stride * q0 + a - pad
+        stop = start + stride * (q1 - q0) + 1
+        out[lead + (slice(q0, q1 + 1),)] += A[lead + (slice(start, stop, stride),)]
+    out *= 1.0 / window
+    return out

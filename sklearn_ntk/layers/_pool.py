@@ -1,0 +1,112 @@
+"""Local and global average pooling."""
+
+from dataclasses import dataclass
+
+from ._base import Layer, Shape, check_padding, check_size_pair, require_spatial
+from ._geometry import pool_axis, pool_geometry
+
+
+@dataclass(frozen=True)
+class AvgPool(Layer):
+    r"""Average pooling over ``window`` positions with a ``stride``.
+
+    As neural-tangents' ``stax.AvgPool(window, stride, padding)``. The output at position
+    :math:`a` is the mean of the inputs over its window :math:`w(a)`; being linear with no
+    parameters, it averages *each* position of a pair over its own window:
+
+    .. math::
+
+        \Sigma'_{ab} = \frac{1}{|w|^2}\sum_{p \in w(a)}\sum_{q \in w(b)}\Sigma_{pq},
+
+    and :math:`\Theta` likewise. Unlike a convolution, the two windows move independently,
+    so pooling mixes covariances of *different* positions.
+
+    Parameters
+    ----------
+    window : int or (int, int)
+        Window side ``k`` (square) or ``(rows, columns)``, each ``>= 1``.
+    stride : int or (int, int), default=None
+        Step between windows; ``None`` means the window (non-overlapping windows).
+    padding : {"valid", "same"}, default="valid"
+        ``"valid"``: only windows inside the map, output size ``floor((n - k) / s) + 1``;
+        positions beyond the last full window are dropped. ``"same"``: output size
+        ``ceil(n / s)``, zero padding split with the smaller half first; padded positions
+        count as zeros in the average (the divisor is always ``|w|``, neural-tangents'
+        default).
+    """
+
+    window: object
+    stride: object = None
+    padding: str = "valid"
+
+    def __post_init__(self):
+        def norm(value):
+            return int(value) if not isinstance(value, (tuple, list)) else tuple(
+                int(v) for v in value)
+
+        check_size_pair(self.window, "window")
+        check_size_pair(self.stride, "stride", allow_none=True)
+        object.__setattr__(self, "window", norm(self.window))
+        if self.stride is not None:
+            object.__setattr__(self, "stride", norm(self.stride))
+        object.__setattr__(self, "padding", check_padding(self.padding))
+
+    @property
+    def window_shape(self):
+        return check_size_pair(self.window, "window")
+
+    @property
+    def strides(self):
+        if self.stride is None:
+            return self.window_shape
+        return check_size_pair(self.stride, "stride")
+
+    def out_shape(self, shape):
+        require_spatial(self, shape)
+        (kh, kw), (sh, sw) = self.window_shape, self.strides
+        if self.padding == "valid" and (kh > shape.height or kw > shape.width):
+            raise ValueError(
+                f"{self!r} does not fit the {shape.height}x{shape.width} map before it: use "
+                "a smaller window or padding='same'.")
+        h = pool_geometry(shape.height, kh, sh, self.padding)[0]
+        w = pool_geometry(shape.width, kw, sw, self.padding)[0]
+        return Shape(h, w)
+
+    def _pool(self, A):
+        (kh, kw), (sh, sw) = self.window_shape, self.strides
+        for axis in (1, 2):
+            A = pool_axis(A, axis, kh, sh, self.padding)
+        for axis in (3, 4):
+            A = pool_axis(A, axis, kw, sw, self.padding)
+        return A
+
+    def kernel(self, state):
+        theta = None if state.theta is None else self._pool(state.theta)
+        return state.replace(sigma=self._pool(state.sigma), theta=theta)
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool(Layer):
+    r"""Mean over all positions; the spatial axes disappear.
+
+    As neural-tangents' ``stax.GlobalAvgPool()``: the output is
+    :math:`\bar h = \frac{1}{HW}\sum_p h_p`, so
+
+    .. math::
+
+        \Sigma' = \frac{1}{(HW)^2}\sum_{p, q}\Sigma_{pq}
+
+    (every pair of positions, one of each image), and :math:`\Theta` likewise. The kernel
+    is then invariant to translations of the last feature map (up to edge effects).
+    """
+
+    def out_shape(self, shape):
+        require_spatial(self, shape)
+        return Shape(1, 1, flat=True)
+
+    def kernel(self, state):
+        def mean(A):
+            return A.mean(axis=(1, 2, 3, 4), keepdims=True)
+
+        theta = None if state.theta is None else mean(state.theta)
+        return state.replace(sigma=mean(state.sigma), theta=theta)

@@ -1,0 +1,94 @@
+"""Rectified linear unit."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import Layer
+
+
+def relu_kernels(rho, k0, k1):
+    r"""Write :math:`\kappa_0(\rho)` into ``k0`` and :math:`\kappa_1(\rho)` into ``k1``.
+
+    :math:`\kappa_0(t) = 1 - \arccos(t)/\pi` and
+    :math:`\kappa_1(t) = t\,\kappa_0(t) + \sqrt{1 - t^2}/\pi`: one arccos and no
+    temporaries. ``rho`` must already lie in [-1, 1]; it is overwritten.
+    """
+    np.multiply(rho, rho, out=k1)
+    np.subtract(1.0, k1, out=k1)
+    np.sqrt(k1, out=k1)
+    k1 *= 1.0 / np.pi
+    np.arccos(rho, out=k0)
+    k0 *= -1.0 / np.pi
+    k0 += 1.0
+    rho *= k0
+    k1 += rho
+
+
+def _root_and_inverse(norm):
+    root = np.sqrt(norm)
+    inv = np.zeros_like(root)
+    np.divide(1.0, root, out=inv, where=root > 0)
+    return root, inv
+
+
+@dataclass(frozen=True)
+class ReLU(Layer):
+    r"""Rectified linear unit :math:`\phi(z) = \max(z, 0)`, applied position-wise.
+
+    For a centred Gaussian pair :math:`(u, v)` with variances :math:`N_p, N'_q` and
+    correlation :math:`\rho_{pq} = \Sigma_{pq} / \sqrt{N_p N'_q}` (Cho & Saul 2009),
+
+    .. math::
+
+        E[\phi(u)\phi(v)] = \tfrac12\sqrt{N_p N'_q}\,\kappa_1(\rho_{pq}),\qquad
+        E[\phi'(u)\phi'(v)] = \tfrac12\,\kappa_0(\rho_{pq}),
+
+    with :math:`\kappa_0(t) = 1 - \arccos(t)/\pi` and
+    :math:`\kappa_1(t) = (\sqrt{1-t^2} + t(\pi - \arccos t))/\pi`. Hence
+
+    .. math::
+
+        \Sigma'_{pq} = \tfrac12\sqrt{N_p N'_q}\,\kappa_1(\rho_{pq}),\qquad
+        \Theta'_{pq} = \tfrac12\,\Theta_{pq}\,\kappa_0(\rho_{pq}),
+
+    where :math:`N_p = \Sigma_{pp}(x, x)` and :math:`N'_q = \Sigma_{qq}(y, y)` are the
+    position variances of the two inputs. Correlations are clipped to [-1, 1]; a zero-variance
+    position has correlation 0 (and covariance 0); a position of an image against the same
+    position of the same image has correlation exactly 1 (rounding near 1 would otherwise
+    cost about 1e-8 through the square root and arccos). The factor 1/2 is cancelled by the
+    weight variance 2 of the next linear layer.
+    """
+
+    needs_norms = True
+
+    def out_shape(self, shape):
+        return shape
+
+    def kernel(self, state):
+        if state.norms_x is None or state.norms_y is None:
+            raise ValueError("ReLU.kernel needs the position variances norms_x, norms_y.")
+        nx = state.norms_x[:, :, None, :, None]
+        ny = state.norms_y[:, None, :, None, :]
+        root_x, inv_x = _root_and_inverse(nx)
+        root_y, inv_y = _root_and_inverse(ny)
+        rho = state.sigma * inv_x
+        rho *= inv_y
+        same = np.flatnonzero(state.self_pair)
+        if same.size:
+            h, w = state.spatial_shape
+            rows = np.arange(h)[None, :, None]
+            cols = np.arange(w)[None, None, :]
+            idx = same[:, None, None]
+            rho[idx, rows, rows, cols, cols] = nx[idx, rows, 0, cols, 0] > 0
+        np.clip(rho, -1.0, 1.0, out=rho)
+        k0 = np.empty_like(rho)
+        k1 = np.empty_like(rho)
+        relu_kernels(rho, k0, k1)
+        k1 *= 0.5 * root_x
+        k1 *= root_y
+        theta = None
+        if state.ntk and state.theta is not None:
+            k0 *= 0.5
+            theta = state.theta * k0
+        return state.replace(sigma=k1, theta=theta)

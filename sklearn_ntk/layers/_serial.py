@@ -1,0 +1,277 @@
+"""The composition loop: validates a layer list and evaluates its exact kernel.
+
+This is the only loop over layers. A network is a list of layers applied to the input's
+per-position state, followed by a linear readout (the list's last layer if it is a
+:class:`~sklearn_ntk.layers.Dense`, otherwise a bias-free ``Dense()``).
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ._base import Layer, PairState, Shape, position_diagonal
+from ._dense import Dense
+
+# Preferred number of float64 entries of one (B, H, H, W, W) pair array of a block (1 MiB):
+# big enough that NumPy's per-call overhead is negligible, small enough to stay in cache.
+_TARGET_BLOCK_ENTRIES = 2**17
+
+
+class Serial:
+    """A validated layer list for a given input geometry.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        The network body; see :func:`check_layers`.
+    image_shape : tuple (H, W, C)
+        Shape of one input image.
+
+    Attributes
+    ----------
+    body : tuple of Layer
+        The layers before the readout.
+    readout : Dense
+        The linear readout.
+    shapes : list of Shape
+        Geometry before each layer of ``body`` and, last, before the readout.
+    has_bias : bool
+        Whether any layer (readout included) has a bias.
+    """
+
+    def __init__(self, layers, image_shape):
+        layers = check_layers(layers)
+        if layers and isinstance(layers[-1], Dense):
+            self.body, self.readout = layers[:-1], layers[-1]
+        else:
+            self.body, self.readout = layers, Dense()
+        self.image_shape = tuple(int(s) for s in image_shape)
+        shape = Shape(self.image_shape[0], self.image_shape[1])
+        self.shapes = [shape]
+        for layer in self.body:
+            shape = layer.out_shape(shape)
+            self.shapes.append(shape)
+        if shape.n_positions != 1:
+            raise ValueError(
+                f"The architecture leaves a {shape.height}x{shape.width} map of positions "
+                "before the readout; end it with Flatten() or GlobalAvgPool() (or pool the "
+                "map down to 1x1).")
+        self.has_bias = any(layer.has_bias for layer in self.body + (self.readout,))
+
+    @property
+    def norm_layers(self):
+        """Indices of the body layers that need the position variances."""
+        return [i for i, layer in enumerate(self.body) if layer.needs_norms]
+
+    def run(self, state, norms_x=None, norms_y=None):
+        """Apply the body then the readout to a block of pairs.
+
+        ``norms_x[i]`` / ``norms_y[i]`` give the position variances before body layer ``i``
+        (for the layers in :attr:`norm_layers`). When they are ``None`` every pair of the
+        block must be a self pair ``(x, x)``, and the variances are read off the position
+        diagonal of the state itself; they are then returned as well.
+
+        Returns
+        -------
+        nngp, ntk : ndarray of shape (B,)
+        recorded : dict {layer index: ndarray (B, H, W)}
+            The position variances used (empty unless read off the state).
+        """
+        recorded = {}
+        for i, layer in enumerate(self.body):
+            if layer.needs_norms:
+                if norms_x is None:
+                    nx = ny = recorded[i] = position_diagonal(state.sigma)
+                else:
+                    nx, ny = norms_x[i], norms_y[i]
+                state = state.replace(norms_x=nx, norms_y=ny)
+            state = layer.kernel(state)
+        nngp, ntk = self.readout.readout(state)
+        return nngp, ntk, recorded
+
+
+def check_layers(layers):
+    """A tuple of layer instances, or a TypeError naming ``architecture``."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(
+            f"architecture must be a preset name or a sequence of layers, got {layers!r}.")
+    layers = tuple(layers)
+    for layer in layers:
+        if not isinstance(layer, Layer):
+            if isinstance(layer, type) and issubclass(layer, Layer):
+                raise TypeError(
+                    f"architecture holds the class {layer.__name__}; pass an instance, "
+                    f"e.g. {layer.__name__}().")
+            raise TypeError(
+                f"architecture must contain sklearn_ntk.layers layer instances, got "
+                f"{layer!r}.")
+    return layers
+
+
+def _available_cores():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _input_covariance(ux, uy):
+    r"""Input state :math:`\Sigma_{pq} = \langle x_p, y_q\rangle / C` as (B, H, H, W, W)."""
+    n_pairs, height, width, channels = ux.shape
+    gram = np.matmul(ux.reshape(n_pairs, height * width, channels),
+                     uy.reshape(n_pairs, height * width, channels).transpose(0, 2, 1))
+    gram = gram.reshape(n_pairs, height, width, height, width).transpose(0, 1, 3, 2, 4)
+    return np.ascontiguousarray(gram) * (1.0 / channels)
+
+
+def _scale_exponents(images, keep_large_only):
+    """Power-of-two exponents ``e`` with ``max |image| / 2^e`` in [0.5, 1) (0 for zeros).
+
+    With ``keep_large_only`` (networks with bias, not homogeneous) images are only scaled
+    down: ``e >= 0``, so bias terms ``beta^2 / 2^(e_x + e_y)`` never overflow.
+    """
+    peak = np.max(np.abs(images.reshape(images.shape[0], -1)), axis=1, initial=0.0)
+    _, exps = np.frexp(peak)
+    exps = exps.astype(np.int64)
+    exps[peak == 0] = 0
+    if keep_large_only:
+        exps = np.maximum(exps, 0)
+    return exps
+
+
+def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_threads=None):
+    r"""Exact NTK or NNGP of a layer list between two NHWC image batches.
+
+    Parameters
+    ----------
+    images_x : ndarray of shape (n_x, H, W, C), float64
+    images_y : ndarray of shape (n_y, H, W, C), or None
+        ``None`` means ``images_x`` (only pairs ``i <= j`` are computed).
+    layers : sequence of Layer
+    kind : {"ntk", "nngp"}
+    batch_size : int, default=None
+        Pairs evaluated together (``None``: about 1 MiB per pair array).
+    n_threads : int, default=None
+        Worker threads over blocks (``None``: the available cores).
+
+    Returns
+    -------
+    K : ndarray of shape (n_x, n_y)
+
+    Notes
+    -----
+    *Overflow.* Each image is divided by a power of two :math:`2^{e}` bringing its largest
+    magnitude into [0.5, 1) (exact in binary floating point), the covariances are computed
+    on the rescaled images, and the result is multiplied back by :math:`2^{e_x + e_y}`
+    (``ldexp``, which saturates to inf only where the value is not representable). For a
+    bias-free network this is exact, since every layer is positively homogeneous:
+    :math:`K(ax, by) = ab\,K(x, y)` for :math:`a, b > 0`. With a bias, images are only
+    scaled down and every :math:`\beta^2` term is carried as :math:`\beta^2 2^{-(e_x+e_y)}`,
+    which represents the same kernel.
+
+    *Self pairs.* The position variances a ReLU needs come from a first pass over the pairs
+    ``(x, x)``, which also gives the diagonal ``K(x, x)``; a pair of identical images in
+    ``(X, Y)`` takes that value.
+    """
+    net = Serial(layers, images_x.shape[1:])
+    ntk = kind == "ntk"
+    symmetric = images_y is None
+    n_x = images_x.shape[0]
+    ex = _scale_exponents(images_x, net.has_bias)
+    sx = np.ldexp(images_x, -ex[:, None, None, None].astype(np.int32))
+    if symmetric:
+        ey, sy = ex, sx
+    else:
+        ey = _scale_exponents(images_y, net.has_bias)
+        sy = np.ldexp(images_y, -ey[:, None, None, None].astype(np.int32))
+    n_y = sy.shape[0]
+    height, width = images_x.shape[1:3]
+    if batch_size is None:
+        batch_size = max(1, _TARGET_BLOCK_ENTRIES // (height * width) ** 2)
+    if n_threads is None:
+        n_threads = _available_cores()
+
+    def bias_scale(e1, e2):
+        return np.ldexp(1.0, -(e1 + e2).astype(np.int32)) if net.has_bias else None
+
+    def self_pass(images, exps):
+        """K(x, x) of every image and the position variances before each ReLU."""
+        n = images.shape[0]
+        diag = np.empty(n)
+        norms = {i: np.empty((n,) + (net.shapes[i].height, net.shapes[i].width))
+                 for i in net.norm_layers}
+
+        def block(sl):
+            u = images[sl]
+            state = PairState(_input_covariance(u, u), ntk=ntk,
+                              bias_scale=bias_scale(exps[sl], exps[sl]),
+                              self_pair=np.ones(u.shape[0], dtype=bool))
+            nngp, ntk_val, recorded = net.run(state)
+            diag[sl] = ntk_val if ntk else nngp
+            for i, value in recorded.items():
+                norms[i][sl] = value
+
+        _map_blocks(block, n, batch_size, n_threads)
+        return diag, norms
+
+    diag_x, norms_x = self_pass(sx, ex)
+    if symmetric:
+        ii, jj = np.triu_indices(n_x, k=1)
+        diag_y, norms_y = diag_x, norms_x
+    else:
+        diag_y, norms_y = self_pass(sy, ey)
+        ii, jj = (a.ravel() for a in np.meshgrid(np.arange(n_x), np.arange(n_y),
+                                                  indexing="ij"))
+    values = np.empty(ii.size)
+
+    def cross_block(sl):
+        bi, bj = ii[sl], jj[sl]
+        state = PairState(_input_covariance(sx[bi], sy[bj]), ntk=ntk,
+                          bias_scale=bias_scale(ex[bi], ey[bj]))
+        nngp, ntk_val, _ = net.run(state, {i: v[bi] for i, v in norms_x.items()},
+                                   {i: v[bj] for i, v in norms_y.items()})
+        values[sl] = ntk_val if ntk else nngp
+
+    _map_blocks(cross_block, ii.size, batch_size, n_threads)
+
+    K = np.empty((n_x, n_y))
+    K[ii, jj] = values
+    if symmetric:
+        K[jj, ii] = values
+        K[np.arange(n_x), np.arange(n_x)] = diag_x
+        exp_sum = ex[:, None] + ex[None, :]
+    else:
+        for i, j in _identical_pairs(sx, sy, ex, ey):
+            K[i, j] = diag_x[i]
+        exp_sum = ex[:, None] + ey[None, :]
+    return np.ldexp(K, exp_sum.astype(np.int32))
+
+
+def _map_blocks(fn, n_items, batch_size, n_threads):
+    """Call ``fn(slice)`` on consecutive blocks, interleaved over threads (disjoint outputs).
+
+    NumPy's element-wise kernels release the GIL, so threads use several cores.
+    """
+    starts = range(0, n_items, batch_size)
+    slices = [slice(s, min(s + batch_size, n_items)) for s in starts]
+    n_threads = max(1, min(n_threads, len(slices)))
+    if n_threads == 1:
+        for sl in slices:
+            fn(sl)
+        return
+    with ThreadPoolExecutor(n_threads) as pool:
+        list(pool.map(lambda group: [fn(sl) for sl in group],
+                      [slices[k::n_threads] for k in range(n_threads)]))
+
+
+def _identical_pairs(sx, sy, ex, ey):
+    """Index pairs (i, j) with the same rescaled image and the same scale exponent."""
+    keys_y = {}
+    for j in range(sy.shape[0]):
+        keys_y.setdefault((int(ey[j]), sy[j].tobytes()), []).append(j)
+    out = []
+    for i in range(sx.shape[0]):
+        for j in keys_y.get((int(ex[i]), sx[i].tobytes()), ()):
+            out.append((i, j))
+    return out
