@@ -1,6 +1,7 @@
 """Shared machinery of the feature-map transformers: validation, batching, array namespaces."""
 
 import math
+import os
 from numbers import Integral
 
 import numpy as np
@@ -8,11 +9,12 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn import get_config
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import namespace_of
-from ._dask import is_dask_array, map_rows, output_float_dtype
+from ._dask import as_dask_array, is_dask_array, is_dask_collection, map_rows, \
+    output_float_dtype
 
 
 def float_dtypes(xp):
@@ -32,6 +34,53 @@ def rows_per_batch(bytes_per_row, max_memory):
     if max_memory is None:
         max_memory = min(DEFAULT_MAX_MEMORY, get_config()["working_memory"] * 2**20)
     return max(1, int(max_memory // max(bytes_per_row, 1)))
+
+
+def physical_memory_bytes():
+    """Total physical memory of this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def _format_bytes(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "bytes" else f"{int(n)} bytes"
+        n /= 1024
+
+
+def check_fits_in_memory(n_bytes, what):
+    """Raise a MemoryError-like ValueError before allocating more than this machine has."""
+    total = physical_memory_bytes()
+    if total is not None and n_bytes > total:
+        raise ValueError(
+            f"{what} would take {_format_bytes(n_bytes)}, more than this machine's "
+            f"{_format_bytes(total)} of memory. Use a smaller n_components.")
+
+
+def reject_bool_params(estimator):
+    """``True``/``False`` passed for an integer parameter is a mistake, not 1/0."""
+    for name, constraints in estimator._parameter_constraints.items():
+        value = getattr(estimator, name, None)
+        if isinstance(value, (bool, np.bool_)) and any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be an int, "
+                f"got {value!r} (a bool).")
+
+
+def max_abs_rows(xp, X):
+    r"""Per-row scale ``s = max_j |x_j|`` (1 for zero rows), shape (n, 1).
+
+    Every feature map of a bias-free network is positively homogeneous,
+    :math:`\varphi(c x) = c\,\varphi(x)` for :math:`c > 0`, so it can featurise
+    :math:`x / s` (entries in [-1, 1]: no squared norm overflows or underflows) and multiply
+    by ``s``: the features stay finite wherever they are representable.
+    """
+    scale = xp.max(xp.abs(X), axis=1, keepdims=True)
+    return xp.where(scale > 0, scale, xp.ones_like(scale))
 
 
 class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -67,10 +116,23 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : object
         """
         self._validate_params()
-        if is_dask_array(X):  # only the width is needed: no pass over the data
+        reject_bool_params(self)
+        feature_names = None
+        if is_dask_collection(X):  # only the width is needed: no pass over the data
+            X, feature_names = as_dask_array(X, "X")
+            if X.ndim != 2:
+                raise ValueError(
+                    f"Expected a 2-D dask array for X, got {X.ndim} dimension(s); reshape "
+                    "1-D data with X.reshape(-1, 1) (one feature) or X.reshape(1, -1) (one "
+                    "sample).")
             X = np.zeros((1, X.shape[1]), dtype=output_float_dtype(X.dtype))
         xp, _ = namespace_of(X)
         X = validate_data(self, X, dtype=float_dtypes(xp))
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        check_fits_in_memory(self._param_bytes(X.shape[1]),
+                             f"the random parameters of {type(self).__name__}"
+                             f"(n_components={self.n_components})")
         rng = check_random_state(self.random_state)
         self._n_features_out = self._fit_params(rng, X.shape[1])
         xp, device = namespace_of(X)
@@ -94,7 +156,8 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Same namespace and device as ``X``.
         """
         check_is_fitted(self)
-        if is_dask_array(X):
+        if is_dask_collection(X):
+            X = self._dask_input(X)
             if X.ndim != 2 or X.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
@@ -109,9 +172,26 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n = X.shape[0]
         if n <= batch:
             return self._transform_batch(xp, X, device)
-        parts = [self._transform_batch(xp, X[start:min(start + batch, n), ...], device)
-                 for start in range(0, n, batch)]
-        return xp.concat(parts, axis=0)
+        # Batches are written into the preallocated output: peak memory is the output plus
+        # one batch's intermediates, never two copies of the output.
+        out = xp.empty((n, self._n_features_out), dtype=X.dtype, device=device)
+        for start in range(0, n, batch):
+            stop = min(start + batch, n)
+            out[start:stop, ...] = self._transform_batch(xp, X[start:stop, ...], device)
+        return out
+
+    def _dask_input(self, X):
+        """A dask array from dask input, checking DataFrame columns against the fit."""
+        X, names = as_dask_array(X, "X")
+        fitted = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted is not None and list(names) != list(fitted):
+            raise ValueError(
+                "The feature names should match those that were passed during fit.")
+        return X
+
+    def _param_bytes(self, n_features):
+        """Estimated bytes of the random parameters ``fit`` would draw (checked first)."""
+        return 0
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,4 +1,4 @@
-r"""Ridge regression on explicit features from sufficient statistics (ALGORITHMS.md section 9).
+r"""Ridge regression on explicit features from sufficient statistics.
 
 For features :math:`Z` (n x m), targets :math:`Y` (n x t) and sample weights :math:`w`, the
 weighted-centred statistics
@@ -18,12 +18,22 @@ LeVeque (exact, and stable when the features have a large mean), so in-memory, s
 Generalised cross-validation (Golub, Heath & Wahba 1979) needs only these statistics:
 :math:`\mathrm{RSS}(\alpha) = \mathrm{tr}\,C - \sum_j q_j^2 (\lambda_j + 2\alpha)/(\lambda_j+\alpha)^2`
 with :math:`q = V^T B`, and :math:`\mathrm{df}(\alpha) = \sum_j \lambda_j/(\lambda_j+\alpha)`.
+
+Eigenvalues below :math:`m\,\epsilon\,\lambda_{\max}` (the rounding noise of forming
+:math:`G` in float64, the cutoff ``numpy.linalg.pinv`` uses) are treated as exact zeros, and so
+are their :math:`q_j`, which vanish in exact arithmetic (:math:`Zv_j = 0`). With
+:math:`\alpha = 0` the solution is then the minimum-norm least-squares solution
+:math:`G^{+}B`, and the GCV score of :math:`\alpha = 0` is not destroyed by dividing rounding
+noise by rounding noise.
 """
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 import scipy.linalg
+from scipy.linalg import blas
 
 from ._backend import to_numpy
 
@@ -46,50 +56,108 @@ class RidgeStatistics:
 
         ``Z`` may live in any array namespace ``xp`` (e.g. on a GPU): the O(n m^2) products are
         computed there in float64 and only the m x m results come back to the host. ``Y``
-        (n, t) and ``sample_weight`` (n,) are host NumPy arrays.
+        (n, t) and ``sample_weight`` (n,) are host NumPy arrays. A NumPy ``Z`` is centred in
+        place (it is overwritten): besides ``Z`` only its float64 copy (for float32 input)
+        and the m x m Gram matrix are allocated.
         """
         if xp is None:
             xp, device = np, None
             Z = np.asarray(Z)
-        n = Z.shape[0]
-        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
         Y = np.asarray(Y, dtype=np.float64)
-        weight_sum = float(w.sum())
-        if weight_sum > 0:
-            y_mean = w @ Y / weight_sum
-        else:
-            y_mean = np.zeros(Y.shape[1])
-        root_w = np.sqrt(w)[:, None]
-        Yc = (Y - y_mean) * root_w
+        n = Z.shape[0]
+        if n == 0:
+            return cls.empty(Z.shape[1], Y.shape[1])
+        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        weight_sum = float(n) if w is None else float(w.sum())
+        if weight_sum <= 0:
+            stats = cls.empty(Z.shape[1], Y.shape[1])
+            stats.n_samples = n
+            return stats
+        y_mean = (Y.sum(axis=0) if w is None else w @ Y) / weight_sum
+        Yc = Y - y_mean
+        if w is not None:
+            Yc *= np.sqrt(w)[:, None]
+        if xp is np or type(Z) is np.ndarray:
+            Zc = Z.astype(np.float64, copy=False)
+            z_mean = (Zc.sum(axis=0) if w is None else w @ Zc) / weight_sum
+            Zc -= z_mean
+            if w is not None:
+                Zc *= np.sqrt(w)[:, None]
+            return cls(n, weight_sum, z_mean, y_mean, Zc.T @ Zc, Zc.T @ Yc, Yc.T @ Yc)
         Z64 = xp.astype(Z, xp.float64)
-        w_dev = xp.asarray(w, device=device)
-        z_mean = (xp.sum(Z64 * w_dev[:, None], axis=0) / weight_sum if weight_sum > 0
-                  else xp.zeros(Z.shape[1], dtype=xp.float64, device=device))
-        Zc = (Z64 - z_mean) * xp.asarray(root_w, device=device)
+        if w is None:
+            z_mean = xp.sum(Z64, axis=0) / weight_sum
+            Zc = Z64 - z_mean
+        else:
+            w_dev = xp.asarray(w, device=device)
+            z_mean = xp.sum(Z64 * w_dev[:, None], axis=0) / weight_sum
+            Zc = (Z64 - z_mean) * xp.asarray(np.sqrt(w)[:, None], device=device)
+        del Z64
         gram = to_numpy(xp, Zc.T @ Zc)
         cross = to_numpy(xp, Zc.T @ xp.asarray(Yc, device=device))
         return cls(n, weight_sum, to_numpy(xp, z_mean), y_mean, gram, cross, Yc.T @ Yc)
 
+    @classmethod
+    def empty(cls, n_features, n_targets):
+        """Statistics of no rows (the neutral element of :meth:`merge`)."""
+        return cls(0, 0.0, np.zeros(n_features), np.zeros(n_targets),
+                   np.zeros((n_features, n_features)), np.zeros((n_features, n_targets)),
+                   np.zeros((n_targets, n_targets)))
+
     def merge(self, other):
-        """Statistics of the union of two disjoint sets of rows (Chan et al. update)."""
+        """Statistics of the union of two disjoint sets of rows (Chan et al. update).
+
+        Returns new arrays; :meth:`merge_into` updates ``self`` in place instead.
+        """
+        return self.copy().merge_into(other)
+
+    def copy(self):
+        return RidgeStatistics(self.n_samples, self.weight_sum, self.feature_mean.copy(),
+                               self.target_mean.copy(), self.gram.copy(), self.cross.copy(),
+                               self.target_scatter.copy())
+
+    def merge_into(self, other):
+        """Add the rows of ``other`` to ``self`` in place and return ``self``.
+
+        No m x m temporary is created (the rank-one correction is a BLAS ``ger`` on the
+        stored Gram matrix), so accumulating chunk after chunk holds two Gram matrices at
+        most: the running one and the chunk's.
+        """
+        self._check_compatible(other)
         if other.weight_sum == 0:
-            return RidgeStatistics(self.n_samples + other.n_samples, *self._fields()[1:])
+            self.n_samples += other.n_samples
+            return self
         if self.weight_sum == 0:
-            return RidgeStatistics(self.n_samples + other.n_samples, *other._fields()[1:])
+            n = self.n_samples + other.n_samples
+            (self.weight_sum, self.feature_mean, self.target_mean, self.gram, self.cross,
+             self.target_scatter) = (other.weight_sum, other.feature_mean.copy(),
+                                     other.target_mean.copy(), other.gram.copy(),
+                                     other.cross.copy(), other.target_scatter.copy())
+            self.n_samples = n
+            return self
         wa, wb = self.weight_sum, other.weight_sum
         total = wa + wb
         dz = other.feature_mean - self.feature_mean
         dy = other.target_mean - self.target_mean
         factor = wa * wb / total
-        return RidgeStatistics(
-            self.n_samples + other.n_samples,
-            total,
-            self.feature_mean + dz * (wb / total),
-            self.target_mean + dy * (wb / total),
-            self.gram + other.gram + factor * np.outer(dz, dz),
-            self.cross + other.cross + factor * np.outer(dz, dy),
-            self.target_scatter + other.target_scatter + factor * np.outer(dy, dy),
-        )
+        self.gram += other.gram
+        _add_outer(self.gram, factor, dz, dz)
+        self.cross += other.cross
+        _add_outer(self.cross, factor, dz, dy)
+        self.target_scatter += other.target_scatter
+        _add_outer(self.target_scatter, factor, dy, dy)
+        self.feature_mean = self.feature_mean + dz * (wb / total)
+        self.target_mean = self.target_mean + dy * (wb / total)
+        self.weight_sum = total
+        self.n_samples += other.n_samples
+        return self
+
+    def _check_compatible(self, other):
+        if other.cross.shape != self.cross.shape:
+            raise ValueError(
+                f"Cannot merge ridge statistics of {self.cross.shape[1]} target(s) with "
+                f"statistics of {other.cross.shape[1]}: y must have the same number of "
+                "columns in every batch.")
 
     def _fields(self):
         return (self.n_samples, self.weight_sum, self.feature_mean, self.target_mean,
@@ -102,6 +170,26 @@ class RidgeStatistics:
             self.n_samples, w, np.zeros_like(zm), np.zeros_like(ym),
             self.gram + w * np.outer(zm, zm), self.cross + w * np.outer(zm, ym),
             self.target_scatter + w * np.outer(ym, ym))
+
+
+def _add_outer(A, factor, u, v):
+    """``A += factor * outer(u, v)`` in place, without an ``A``-sized temporary."""
+    if A.size >= 4096 and A.dtype == np.float64 and A.flags.c_contiguous:
+        # A is C-ordered, so A.T is Fortran-ordered and ger updates it in place.
+        out = blas.dger(factor, v, u, a=A.T, overwrite_a=True)
+        if not np.shares_memory(out, A):  # pragma: no cover - BLAS made a copy
+            A[...] = out.T
+    else:
+        A += factor * np.outer(u, v)
+
+
+def ridge_memory_bytes(n_features, n_targets=1):
+    """Peak bytes of the float64 ridge state of ``n_features`` features.
+
+    Accumulating holds the running Gram matrix and one chunk's; solving holds the Gram
+    matrix, the copy ``eigh`` factorises and the eigenvectors: three m x m matrices.
+    """
+    return 8 * (3 * n_features * n_features + 4 * n_features * max(n_targets, 1))
 
 
 @dataclass
@@ -119,32 +207,70 @@ def solve_ridge(stats, alphas, *, fit_intercept=True):
     ----------
     stats : RidgeStatistics
     alphas : sequence of float
-        One value: solve for it (a Cholesky solve). Several: one eigendecomposition of the
-        Gram matrix, GCV over all of them, coefficients for the minimiser.
+        One positive value: solve for it (a Cholesky solve). Several, or ``0``: one
+        eigendecomposition of the Gram matrix with the rank cutoff of the module docstring;
+        GCV over all of them, coefficients for the minimiser (for ``alpha = 0``, the
+        minimum-norm least-squares solution).
     fit_intercept : bool
+
+    Raises
+    ------
+    ValueError
+        When the statistics are not finite (features too large for float64), or when GCV
+        cannot score any alpha (effective degrees of freedom reach ``n_samples``, e.g. with
+        a single sample).
     """
     if not fit_intercept:
         stats = stats.uncentred()
+    for name in ("gram", "cross", "target_scatter"):
+        if not np.all(np.isfinite(getattr(stats, name))):
+            raise ValueError(
+                "The ridge statistics overflowed float64: the features (or y) are too large "
+                "in magnitude for their squares to be summed. Rescale X and y (for instance "
+                "with sklearn.preprocessing.StandardScaler) before fitting.")
     alphas = np.asarray(alphas, dtype=np.float64)
     G, B = stats.gram, stats.cross
-    if alphas.size == 1:
+    if alphas.size == 1 and alphas[0] > 0:
         alpha = float(alphas[0])
         coef = _solve_one(G, B, alpha)
         scores = np.empty(0)
     else:
         eigvals, V = scipy.linalg.eigh(G, check_finite=False)
-        eigvals = np.maximum(eigvals, 0.0)
-        Q = V.T @ B  # (m, t)
-        scores = _gcv_scores(eigvals, Q, np.trace(stats.target_scatter), alphas,
-                             stats.n_samples, fit_intercept)
-        best = int(np.argmin(scores))
+        eigvals, Q = _cut_rank(eigvals, V.T @ B)
+        if alphas.size == 1:
+            best, scores = 0, np.empty(0)
+        else:
+            scores = _gcv_scores(eigvals, Q, np.trace(stats.target_scatter), alphas,
+                                 stats.n_samples, fit_intercept)
+            if not np.any(np.isfinite(scores)):
+                raise ValueError(
+                    f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
+                    "alpha the effective degrees of freedom reach the number of samples. "
+                    "Pass more samples, or a single alpha (alphas=None).")
+            best = int(np.argmin(scores))
         alpha = float(alphas[best])
-        coef = V @ (Q / (eigvals + alpha)[:, None])
+        coef = V @ (Q * _inverse_shifted(eigvals, alpha)[:, None])
     if fit_intercept:
         intercept = stats.target_mean - stats.feature_mean @ coef
     else:
         intercept = np.zeros(B.shape[1])
     return RidgeSolution(coef, intercept, alpha, scores)
+
+
+def _cut_rank(eigvals, Q):
+    """Zero the eigenvalues at rounding level, and their projections ``q_j`` with them."""
+    eigvals = np.maximum(eigvals, 0.0)
+    cutoff = eigvals.size * np.finfo(np.float64).eps * (eigvals.max() if eigvals.size else 0.0)
+    null = eigvals <= cutoff
+    eigvals = np.where(null, 0.0, eigvals)
+    Q = np.where(null[:, None], 0.0, Q)
+    return eigvals, Q
+
+
+def _inverse_shifted(eigvals, alpha):
+    """``1 / (lambda + alpha)``, and 0 in the null space when ``alpha = 0`` (pseudo-inverse)."""
+    shifted = eigvals + alpha
+    return np.divide(1.0, shifted, out=np.zeros_like(shifted), where=shifted > 0)
 
 
 def _solve_one(G, B, alpha):
@@ -153,20 +279,27 @@ def _solve_one(G, B, alpha):
     try:
         return scipy.linalg.solve(A, B, assume_a="pos", check_finite=False)
     except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-        # alpha = 0 with a singular Gram matrix: minimum-norm least squares
-        return scipy.linalg.lstsq(A, B, check_finite=False)[0]
+        # alpha far below the rounding level of G: fall back on the eigendecomposition
+        warnings.warn(f"alpha={alpha!r} is too small for a Cholesky solve of the Gram matrix; "
+                      "solving by eigendecomposition instead.", RuntimeWarning, stacklevel=3)
+        eigvals, V = scipy.linalg.eigh(G, check_finite=False)
+        eigvals, Q = _cut_rank(eigvals, V.T @ B)
+        return V @ (Q * _inverse_shifted(eigvals, alpha)[:, None])
 
 
 def _gcv_scores(eigvals, Q, target_ss, alphas, n_samples, fit_intercept):
-    """GCV(alpha) = (RSS/n) / (1 - df/n)^2, summed RSS over targets divided by their number."""
+    """GCV(alpha) = (RSS/n) / (1 - df/n)^2, summed RSS over targets divided by their number.
+
+    ``eigvals`` and ``Q`` have been through :func:`_cut_rank`.
+    """
     scores = np.empty(alphas.size)
     q2 = np.sum(Q * Q, axis=1)
     n_targets = Q.shape[1]
+    positive = eigvals > 0
     for k, alpha in enumerate(alphas):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shrink = np.where(eigvals + alpha > 0,
-                              (eigvals + 2 * alpha) / (eigvals + alpha) ** 2, 0.0)
-            df = np.sum(np.where(eigvals + alpha > 0, eigvals / (eigvals + alpha), 0.0))
+        inverse = _inverse_shifted(eigvals, alpha)
+        shrink = (eigvals + 2 * alpha) * inverse * inverse
+        df = float(np.sum(eigvals * inverse)) if alpha > 0 else float(np.sum(positive))
         rss = max(target_ss - float(q2 @ shrink), 0.0)
         df += 1.0 if fit_intercept else 0.0
         denom = (1.0 - df / n_samples) ** 2

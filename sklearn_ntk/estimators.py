@@ -1,4 +1,4 @@
-"""Ridge regression and classification on NTK feature maps (ALGORITHMS.md section 9)."""
+"""Ridge regression and classification on NTK feature maps."""
 
 from numbers import Integral, Real
 
@@ -17,9 +17,9 @@ from sklearn.utils.validation import (
 )
 
 from ._backend import namespace_of, to_numpy
-from ._base import rows_per_batch
-from ._dask import is_dask_array, output_float_dtype
-from ._ridge import RidgeStatistics, solve_ridge
+from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch
+from ._dask import as_dask_array, is_dask_array, is_dask_collection, output_float_dtype
+from ._ridge import RidgeStatistics, ridge_memory_bytes, solve_ridge
 from .feature_maps import NTKRandomFeatures, NTKSketch
 
 
@@ -28,6 +28,45 @@ def any_to_numpy(array):
     if array is None or isinstance(array, np.ndarray) or not hasattr(array, "__array_namespace__"):
         return array
     return to_numpy(get_namespace(array)[0], array)
+
+
+def _check_weights(sample_weight, n_samples):
+    """Host float64 sample weights: finite, non-negative, of length ``n_samples``."""
+    if sample_weight is None:
+        return None
+    w = any_to_numpy(sample_weight)
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_weight must be numeric, got {sample_weight!r}.") from None
+    if w.ndim == 0 and n_samples is not None:
+        w = np.full(n_samples, float(w))
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}.")
+    if n_samples is not None and w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {w.shape[0]} entries, but X has {n_samples} samples.")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight must be finite (no NaN or inf).")
+    if np.any(w < 0):
+        raise ValueError("Negative values in data passed to sample_weight: weights must be "
+                         "non-negative.")
+    return w
+
+
+def _same_value(a, b):
+    try:
+        return bool(np.all(a == b)) if not isinstance(a, str) else a == b
+    except Exception:  # pragma: no cover - incomparable values
+        return a is b
+
+
+def _set_feature_names(estimator, names):
+    """Record (or forget) ``feature_names_in_`` as ``validate_data`` would."""
+    if names is not None:
+        estimator.feature_names_in_ = names
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
 
 
 class _BaseFeatureRidge(BaseEstimator):
@@ -51,10 +90,19 @@ class _BaseFeatureRidge(BaseEstimator):
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
     }
 
+    def _validate_params(self):
+        super()._validate_params()
+        reject_bool_params(self)
+
     def _check_alphas(self):
         if self.alphas is None:
             return np.array([float(self.alpha)])
-        alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
+        try:
+            alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"alphas must be a non-empty sequence of finite non-negative numbers, "
+                f"got {self.alphas!r}.") from None
         if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
             raise ValueError(
                 f"alphas must be a non-empty sequence of finite non-negative numbers, "
@@ -64,34 +112,46 @@ class _BaseFeatureRidge(BaseEstimator):
     def _chunk_statistics(self, X, y, sample_weight):
         """Statistics of validated rows, featurised batch by batch within ``max_memory``.
 
-        Each batch's features (plus their float64 centred copy) fit in the budget, and the
-        feature map computes them in transform batches whose intermediates fit in it too (so
-        at most twice ``max_memory`` is live); the batch statistics are merged exactly, so
-        the whole feature matrix is never held at once.
+        Each batch's features (plus their float64 copy) fit in the budget, and the feature
+        map computes them in transform batches whose intermediates fit in it too; the batch
+        statistics are merged exactly and in place, so the whole feature matrix is never
+        held at once. Peak memory: ``max_memory`` plus :func:`ridge_memory_bytes` (two
+        m x m Gram matrices while accumulating, three while solving).
         """
         xp, device = namespace_of(X)
         Y = self._targets(any_to_numpy(y))
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(any_to_numpy(sample_weight), np.empty(
-                (X.shape[0], 0)), dtype=np.float64)
+        sample_weight = _check_weights(sample_weight, X.shape[0])
         feature_map = self.feature_map_
-        # The budget bounds the features (plus their float64 centred copy) held at once; the
-        # map's own intermediates are bounded separately by its transform batches. Counting
-        # both here made batches of a few images for CNTKSketch, and the cost of the
-        # m x m Gram update and merge per batch then dominated the fit.
-        batch = rows_per_batch(3 * 8 * feature_map._n_features_out, self.max_memory)
-        stats = None
-        for start in range(0, max(X.shape[0], 1), batch):
+        # The budget bounds the features (plus their float64 copy) held at once; the map's
+        # own intermediates are bounded separately by its transform batches. Counting both
+        # here made batches of a few images for CNTKSketch, and the cost of the m x m Gram
+        # update and merge per batch then dominated the fit.
+        batch = rows_per_batch(2 * 8 * feature_map._n_features_out, self.max_memory)
+        stats = RidgeStatistics.empty(feature_map._n_features_out, Y.shape[1])
+        for start in range(0, X.shape[0], batch):
             stop = min(start + batch, X.shape[0])
             Z = feature_map.transform(X[start:stop, ...])
             part = RidgeStatistics.from_chunk(
                 Z, Y[start:stop], None if sample_weight is None else sample_weight[start:stop],
                 xp=xp, device=device)
-            stats = part if stats is None else stats.merge(part)
+            del Z
+            stats.merge_into(part)
+            del part
         return stats
+
+    def _check_memory(self, n_features):
+        """Refuse before allocating when the ridge state cannot fit in this machine."""
+        m = self.n_components
+        check_fits_in_memory(
+            ridge_memory_bytes(m, 1),
+            f"the ridge statistics of {type(self).__name__}(n_components={m}) (three "
+            f"{m} x {m} float64 matrices)")
 
     def _solve(self, stats, X):
         """Solve, then store every fitted array in the namespace/device of ``X``."""
+        if stats.weight_sum <= 0:
+            raise ValueError("sample_weight must contain at least one positive weight: "
+                             "every weight is zero.")
         solution = solve_ridge(stats, self._check_alphas(), fit_intercept=self.fit_intercept)
         xp, device = namespace_of(X) if not is_dask_array(X) else (np, None)
 
@@ -113,39 +173,76 @@ class _BaseFeatureRidge(BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
         xp, _ = namespace_of(X)
         X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=reset)
-        y = _check_y(any_to_numpy(y), **self._validate_y_kwargs())
+        y = self._check_targets(any_to_numpy(y))
         check_consistent_length(X, y)
         return X, y
+
+    def _check_targets(self, y):
+        return _check_y(y, **self._validate_y_kwargs())
 
     def _fit_dask(self, X, y, sample_weight):
         from ._dask import reduce_statistics
 
-        if y is None or X.ndim != 2:
-            raise ValueError("X must be a 2-D dask array and y must be given.")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X, feature_names = as_dask_array(X, "X")
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D dask array, got {X.ndim} dimension(s).")
         self.n_features_in_ = X.shape[1]
-        self._init_targets(y.compute() if self._needs_all_targets() else y[:1].compute()
-                           if hasattr(y, "compute") else np.asarray(y))
+        _set_feature_names(self, feature_names)
+        if is_dask_collection(y):
+            y, _ = as_dask_array(y, "y")
+        else:
+            y = self._check_targets(any_to_numpy(y))
+        if sample_weight is not None:
+            if is_dask_collection(sample_weight):
+                sample_weight, _ = as_dask_array(sample_weight, "sample_weight")
+            else:
+                sample_weight = _check_weights(sample_weight, None)
+        # the classifier needs every label up front; the regressor only the target width
+        if is_dask_array(y) and self._needs_all_targets():
+            self._init_targets(self._check_targets(y.compute()))
+        elif is_dask_array(y):  # the regressor needs only the target width
+            self._init_targets(np.zeros((0,) + tuple(y.shape[1:])))
+        else:
+            self._init_targets(y)
         dtype = output_float_dtype(X.dtype)
+        self._check_memory(X.shape[1])
         self.feature_map_ = clone(self._make_feature_map()).fit(
             np.zeros((1, X.shape[1]), dtype=dtype))
         self._check_alphas()
+        n_targets = self._n_target_columns(y)
 
         def chunk_statistics(X_block, y_block, w_block):
+            if X_block.shape[0] == 0:
+                if y_block is not None and len(y_block) != 0:
+                    raise ValueError("X and y have inconsistent numbers of samples in a chunk.")
+                return RidgeStatistics.empty(self.feature_map_._n_features_out, n_targets)
             X_block, y_block = self._validate(X_block, y_block, reset=False)
             return self._chunk_statistics(X_block, y_block, w_block)
 
-        return self._solve(reduce_statistics(chunk_statistics, X, y, sample_weight), X)
+        stats = reduce_statistics(chunk_statistics, X, y, sample_weight)
+        self._partial_statistics = stats
+        return self._solve(stats, X)
+
+    def _n_target_columns(self, y):
+        """Columns of the float64 target matrix (from the shape alone for the regressor)."""
+        if self._needs_all_targets():
+            return self._targets(np.asarray(self.classes_[:1])).shape[1]
+        return 1 if len(y.shape) == 1 else int(y.shape[1])
 
     def fit(self, X, y, sample_weight=None):
         """Fit the feature map and the ridge model (one pass over the data).
 
         Parameters
         ----------
-        X : array-like or dask array of shape (n_samples, n_features)
-            A dask array is processed chunk by chunk (out of core, on any dask scheduler);
+        X : array-like, dask array or dask DataFrame of shape (n_samples, n_features)
+            Dask input is processed chunk by chunk (out of core, on any dask scheduler);
             the result equals the in-memory fit up to float rounding.
         y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, at least one of them positive.
 
         Returns
         -------
@@ -153,26 +250,34 @@ class _BaseFeatureRidge(BaseEstimator):
         """
         self._validate_params()
         self._reset_partial_fit()
-        if is_dask_array(X):
+        if is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
         X, y = self._validate(X, y, reset=True)
         self._init_targets(y)
+        self._check_memory(X.shape[1])
         self.feature_map_ = clone(self._make_feature_map()).fit(X)
         self._check_alphas()
-        return self._solve(self._chunk_statistics(X, y, sample_weight), X)
+        stats = self._chunk_statistics(X, y, sample_weight)
+        self._partial_statistics = stats
+        return self._solve(stats, X)
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """Add a batch of rows to the sufficient statistics and re-solve.
 
-        The first call fits the feature map (same ``random_state`` => same features as
-        ``fit``); one pass of ``partial_fit`` over the batches of a data set gives the same
-        coefficients as ``fit`` on all of it, up to float rounding. Each call solves the
-        ridge system again (cost O(n_components^3)), so prefer large batches.
+        The first call (on an unfitted model) fits the feature map (same ``random_state`` =>
+        same features as ``fit``); later calls, including calls after :meth:`fit`, continue
+        from the current statistics, as scikit-learn's ``SGDRegressor.partial_fit`` continues
+        from the current coefficients. One pass of ``partial_fit`` over the batches of a
+        data set gives the same coefficients as ``fit`` on all of it, up to float rounding.
+        Each call solves the ridge system again (cost O(n_components^3)), so prefer large
+        batches. ``alpha`` and ``alphas`` may change between calls; the parameters of the
+        feature map may not (that would mix features of different maps).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The same number of targets in every call.
         sample_weight : array-like of shape (n_samples,), default=None
         **kwargs : dict
             ``classes`` for the classifier: all labels, required on the first call.
@@ -181,19 +286,44 @@ class _BaseFeatureRidge(BaseEstimator):
         -------
         self : object
         """
+        self._validate_params()
         first = getattr(self, "_partial_statistics", None) is None
         if first:
-            self._validate_params()
             X, y = self._validate(X, y, reset=True)
             self._init_targets(y, **kwargs)
+            self._check_memory(X.shape[1])
             self.feature_map_ = clone(self._make_feature_map()).fit(X)
             self._check_alphas()
             stats = self._chunk_statistics(X, y, sample_weight)
         else:
+            self._check_same_feature_map()
+            self._check_alphas()
             X, y = self._validate(X, y, reset=False)
+            self._check_target_shape(y)
             stats = self._partial_statistics.merge(self._chunk_statistics(X, y, sample_weight))
         self._partial_statistics = stats
         return self._solve(stats, X)
+
+    def _check_same_feature_map(self):
+        fitted = self.feature_map_.get_params()
+        current = self._make_feature_map().get_params()
+        changed = sorted(k for k in current if k != "random_state"
+                         and not _same_value(current[k], fitted[k]))
+        if changed:
+            raise ValueError(
+                f"partial_fit cannot continue: the feature-map parameter(s) {changed} changed "
+                "since the model was fitted, so new features would not match the stored "
+                "statistics. Call fit to start again.")
+
+    def _check_target_shape(self, y):
+        expected = self._partial_statistics.cross.shape[1]
+        width = self._targets(y[:1] if len(y) else y).shape[1]
+        single = np.ndim(y) == 1
+        if width != expected or (single != getattr(self, "_single_target", single)):
+            raise ValueError(
+                f"y has shape {np.shape(y)[1:] or '(n_samples,)'} per batch here but the model "
+                f"was fitted with {'a 1-D y' if self._single_target else f'{expected} target columns'}; "
+                "every partial_fit call must pass y of the same width.")
 
     def _reset_partial_fit(self):
         self._partial_statistics = None
@@ -202,13 +332,25 @@ class _BaseFeatureRidge(BaseEstimator):
         return False
 
     def _scores(self, X, method):
+        """``Z W + b`` computed in row batches: the full feature matrix is never held."""
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="_coef_matrix", method=method)
-        xp, _ = namespace_of(X)
+        xp, device = namespace_of(X)
         X = validate_data(self, X, reset=False, dtype=[xp.float64, xp.float32])
-        Z = self.feature_map_.transform(X)
-        return Z @ xp.astype(self._coef_matrix, Z.dtype) + xp.astype(self._intercept_vector,
-                                                                      Z.dtype)
+        feature_map = self.feature_map_
+        itemsize = 4 if X.dtype == xp.float32 else 8
+        batch = rows_per_batch(feature_map._bytes_per_row(itemsize)
+                               + itemsize * feature_map._n_features_out, self.max_memory)
+        coef = xp.astype(self._coef_matrix, X.dtype)
+        intercept = xp.astype(self._intercept_vector, X.dtype)
+        n = X.shape[0]
+        if n <= batch:
+            return feature_map.transform(X) @ coef + intercept
+        out = xp.empty((n, coef.shape[1]), dtype=X.dtype, device=device)
+        for start in range(0, n, batch):
+            stop = min(start + batch, n)
+            out[start:stop, ...] = feature_map.transform(X[start:stop, ...]) @ coef + intercept
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -232,6 +374,18 @@ class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge)
 
     def _validate_y_kwargs(self):
         return {"multi_output": True, "y_numeric": True}
+
+    def _check_targets(self, y):
+        y = _check_y(y, **self._validate_y_kwargs())
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"y must be numeric for {type(self).__name__} (a regressor); got values "
+                    f"of dtype {y.dtype} such as {y.ravel()[:3].tolist()}. For class labels "
+                    "use a classifier.") from None
+        return y
 
     def _init_targets(self, y):
         self._single_target = np.ndim(y) == 1
@@ -280,9 +434,15 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
         return True
 
     def _init_targets(self, y, classes=None):
-        check_classification_targets(y)
         labels = y if classes is None else classes
-        self.classes_ = LabelBinarizer().fit(np.asarray(labels)).classes_
+        try:
+            check_classification_targets(y)
+            self.classes_ = LabelBinarizer().fit(np.asarray(labels)).classes_
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in np.asarray(labels, dtype=object).ravel()})
+            raise ValueError(
+                f"{'classes' if classes is not None else 'y'} mixes label types {kinds}; "
+                "labels must be all strings or all numbers.") from None
 
     def _targets(self, y):
         y = np.asarray(y)
