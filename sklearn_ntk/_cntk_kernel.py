@@ -1,7 +1,8 @@
-"""Exact convolutional NTK / NNGP with global average pooling (ALGORITHMS.md section 3).
+"""Exact convolutional NTK / NNGP: CNTK-GAP (fast path) and any layer list.
 
-This is the ground truth the CNTK sketches are tested and timed against. It costs
-O(n_x n_y (HW)^2 f L) time, so it is meant for small data sets only.
+This is the ground truth the CNTK sketches are tested and timed against. The global
+average pooling network costs O(n_x n_y (HW)^2 f L) time; a general layer list costs about
+the same per layer at each layer's resolution. Meant for small data sets only.
 """
 
 import os
@@ -19,6 +20,10 @@ from ._images import (
     window_slices,
 )
 from ._validation import check_int, check_kind
+from .layers import Conv, Dense, GlobalAvgPool, ReLU
+from .layers._relu import relu_kernels as _relu_kernels
+from .layers._serial import _scale_exponents, check_layers, exact_kernel
+from .layers.presets import preset
 
 # Preferred size of one (B, P, P) work array. Small enough that a block's arrays mostly stay
 # in cache, large enough that numpy's per-call overhead is negligible: measured on a 2-core
@@ -113,25 +118,6 @@ def _inv_sqrt(norm):
     return root, inv
 
 
-def _relu_kernels(rho, k0, k1):
-    """Write ``kappa0(rho)`` into ``k0`` and ``kappa1(rho)`` into ``k1``; ``rho`` is clipped.
-
-    Same values as :func:`sklearn_ntk._arccos.kappa0` / ``kappa1`` up to rounding (checked in
-    the tests), via ``kappa1(t) = t kappa0(t) + sqrt(1 - t^2) / pi``: one arccos instead of
-    two and no temporaries, which matters because these arrays are the bulk of the exact
-    kernel's work. ``rho`` is overwritten.
-    """
-    np.multiply(rho, rho, out=k1)
-    np.subtract(1.0, k1, out=k1)
-    np.sqrt(k1, out=k1)
-    k1 *= 1.0 / np.pi
-    np.arccos(rho, out=k0)
-    k0 *= -1.0 / np.pi
-    k0 += 1.0
-    rho *= k0
-    k1 += rho
-
-
 def _pair_block(ux, uy_t, norms_x, norms_y, same, depth, filter_size, padding, kind, work):
     """CNTK (or CNNGP) of a block of B image pairs.
 
@@ -196,12 +182,16 @@ def _row_keys(images):
     return np.array([hash(row.tobytes()) for row in flat], dtype=np.int64)
 
 
-def cntk_kernel(X, Y=None, *, depth=1, filter_size=3, image_shape=None, padding="same",
-                kind="ntk", batch_size=None):
-    r"""Exact convolutional NTK (or NNGP) of a ReLU CNN with global average pooling.
+def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, padding="same",
+                kind="ntk", batch_size=None, architecture=None):
+    r"""Exact convolutional NTK (or NNGP) of an infinitely wide ReLU network.
 
-    For images :math:`x, y \in \mathbb{R}^{H\times W\times C}`, pixels :math:`p, q`, window
-    offsets :math:`\delta` of an :math:`f\times f` stride-1 convolution (zero padding):
+    Two conventions, selected by ``architecture``:
+
+    ``architecture=None`` (the default): the CNTK with global average pooling of Arora et
+    al., in their normalisation. For images :math:`x, y \in \mathbb{R}^{H\times W\times C}`,
+    pixels :math:`p, q`, window offsets :math:`\delta` of an :math:`f\times f` stride-1
+    convolution (zero padding):
 
     .. math::
 
@@ -230,11 +220,23 @@ def cntk_kernel(X, Y=None, *, depth=1, filter_size=3, image_shape=None, padding=
         \mathrm{CNNGP}(x, y) = \frac{1}{(H_L W_L)^2}\sum_{p, q}\Gamma^{(L)}_{pq},
 
     where :math:`H_L \times W_L` is the map after the ``L`` convolutions (``H x W`` for
-    ``"same"``, ``(H - L(f-1)) x (W - L(f-1))`` for ``"valid"``). For ``"same"`` padding this
-    equals neural-tangents' ``stax.serial(*[Conv(w, (f, f), padding='SAME', W_std=sqrt(2)),
-    Relu()] * L, GlobalAvgPool(), Dense(1, W_std=sqrt(2)))`` kernel divided by
-    :math:`2/(f^2 C)`. Correlations are clipped to [-1, 1]; zero-norm pixels have correlation
-    0 and kernel 0; a pixel of an image against the identical image has correlation exactly 1.
+    ``"same"``, ``(H - L(f-1)) x (W - L(f-1))`` for ``"valid"``).
+
+    ``architecture`` given (a preset name or a list of :mod:`sklearn_ntk.layers`): the
+    kernel of that network in the neural-tangents convention (NTK parameterisation, weight
+    standard deviation :math:`\sqrt 2`, biases as given, see :mod:`sklearn_ntk.layers`),
+    equal to ``stax.serial(...)``'s of the same layers to rounding. The two conventions
+    differ by one global constant for the global average pooling network:
+    ``cntk_kernel(X, architecture="gap", ...) == 2 / (f**2 * C) * cntk_kernel(X, ...)``
+    (the first layer's per-channel, per-window average and the weight variance 2; every
+    later factor 2 of a weight variance cancels the 1/2 of a ReLU).
+
+    Correlations are clipped to [-1, 1]; zero-norm positions have correlation 0 and kernel
+    0; a position of an image against the same position of an identical image has
+    correlation exactly 1. Each image is rescaled by a power of two before its covariances
+    are formed (undone exactly at the end, by positive homogeneity when the network has no
+    bias), so very large or very small finite inputs do not overflow or underflow where the
+    kernel value itself is representable.
 
     Parameters
     ----------
@@ -242,24 +244,35 @@ def cntk_kernel(X, Y=None, *, depth=1, filter_size=3, image_shape=None, padding=
         Images as rows flattened row-major in ``(H, W, C)`` order, or an NHWC batch.
     Y : array-like of the same trailing shape as X, default=None
         ``None`` means ``Y = X``; only the pairs ``i <= j`` are computed and mirrored.
-    depth : int, default=1
-        Number of convolution + ReLU layers ``L >= 1``.
+    depth : int, default=None
+        Number of convolution + ReLU layers ``L >= 1`` (``None``: 1) for
+        ``architecture=None``, ``"gap"`` and ``"flatten"``; hidden layers for ``"fc"``; the
+        Myrtle depth (``>= 4``, ``None``: 5) for ``"myrtle"``. Must stay ``None`` for a list.
     filter_size : int, default=3
-        Side ``f >= 1`` of the square filters (odd or even).
+        Side ``f >= 1`` of the square filters (odd or even), for ``architecture=None``,
+        ``"gap"`` and ``"flatten"``; must keep its default otherwise.
     image_shape : tuple (H, W) or (H, W, C), default=None
         Shape of one image for 2-D input. ``None``: ``(1, 1, n_features)``, one pixel whose
         channels are the features (the CNTK is then a fully connected NTK); pass the shape
         for images.
     padding : {"same", "valid"}, default="same"
-        Zero padding; for even ``f``, ``"same"`` windows cover
-        ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.
+        Zero padding of the convolutions, for ``architecture=None``, ``"gap"`` and
+        ``"flatten"``; must keep its default otherwise. For even ``f``, ``"same"`` windows
+        cover ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.
     kind : {"ntk", "nngp"}, default="ntk"
-        CNTK or CNNGP (the kernel of the network at initialisation).
+        NTK or NNGP (the kernel of the network at initialisation).
     batch_size : int, default=None
         Image pairs processed together; the work memory is about ``48 (H W)^2`` bytes per
         pair. ``None`` picks the largest block (at least one pair) whose work arrays stay
-        near 1 MiB each, which is fastest for small images and bounds memory to about
-        ``48 (H W)^2`` bytes for large ones. The result does not depend on it.
+        near 1 MiB each. The result does not depend on it.
+    architecture : {None, "gap", "flatten", "myrtle", "fc"} or list of layers, default=None
+        ``None``: the global average pooling CNTK in the normalisation above. A name: the
+        preset of :mod:`sklearn_ntk.layers` (:func:`~sklearn_ntk.layers.gap`,
+        :func:`~sklearn_ntk.layers.flatten`, :func:`~sklearn_ntk.layers.myrtle` sized to
+        the images, :func:`~sklearn_ntk.layers.fc`) built from ``depth``, ``filter_size``
+        and ``padding``. A list: those layers, then the readout (see
+        :mod:`sklearn_ntk.layers`). A bias-free global average pooling network is
+        evaluated by the specialised code of ``architecture=None``.
 
     Returns
     -------
@@ -269,22 +282,26 @@ def cntk_kernel(X, Y=None, *, depth=1, filter_size=3, image_shape=None, padding=
     ----------
     Arora, Du, Hu, Li, Salakhutdinov & Wang, *On Exact Computation with an Infinitely Wide
     Neural Net*, NeurIPS 2019.
-    Zandieh, Han, Avron, Shoham, Kim & Shin, *Scaling Neural Tangent Kernels via Sketching and
-    Random Features*, NeurIPS 2021.
+    Novak, Xiao, Hron, Lee, Alemi, Sohl-Dickstein & Schoenholz, *Neural Tangents: Fast and
+    Easy Infinite Neural Networks in Python*, ICLR 2020.
+    Shankar, Fang, Guo, Fridovich-Keil, Schmidt, Ragan-Kelley & Recht, *Neural Kernels
+    Without Tangents*, ICML 2020.
     """
-    depth = check_int(depth, "depth")
-    filter_size = check_filter_size(filter_size)
-    padding = check_padding(padding)
+    layers = None
+    if architecture is not None:
+        layers = _resolve_architecture(architecture, depth, filter_size, padding)
+    else:
+        depth = check_int(1 if depth is None else depth, "depth")
+        filter_size = check_filter_size(filter_size)
+        padding = check_padding(padding)
     kind = check_kind(kind)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size")
 
     X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
     images_x = _to_images(X, image_shape, "X")
-    symmetric = Y is None
-    if symmetric:
-        images_y = images_x
-    else:
+    images_y = None
+    if Y is not None:
         Y = check_array(Y, dtype=np.float64, allow_nd=True, input_name="Y")
         if int(np.prod(Y.shape[1:])) != int(np.prod(X.shape[1:])):
             raise ValueError(
@@ -292,7 +309,77 @@ def cntk_kernel(X, Y=None, *, depth=1, filter_size=3, image_shape=None, padding=
                 f"{int(np.prod(Y.shape[1:]))}; they must match.")
         shape = image_shape if image_shape is not None else images_x.shape[1:]
         images_y = _to_images(Y, shape, "Y")
+
+    if isinstance(layers, dict):  # a preset, sized to the images
+        layers = preset(image_shape=images_x.shape[1:], **layers)
+    if layers is not None:
+        gap = _as_gap_network(layers)
+        if gap is None:
+            return exact_kernel(images_x, images_y, layers, kind, batch_size=batch_size)
+        depth, filter_size, padding = gap
+        factor = 2.0 / (filter_size**2 * images_x.shape[3])
+    else:
+        factor = 1.0
     check_conv_geometry(images_x.shape[1:], filter_size, depth, padding)
+    return factor * _gap_kernel(images_x, images_y, depth, filter_size, padding, kind,
+                                batch_size)
+
+
+def _resolve_architecture(architecture, depth, filter_size, padding):
+    """A layer tuple, or the keyword arguments of :func:`preset` (which needs the images)."""
+    if isinstance(architecture, str):
+        name = architecture.lower()
+        preset(name, depth=depth)  # validates the name
+        options = {"name": name, "depth": depth}
+        if name in ("gap", "flatten"):
+            options.update(filter_size=filter_size, padding=padding)
+        elif filter_size != 3 or padding != "same":
+            raise ValueError(
+                f"filter_size and padding do not apply to architecture={architecture!r}; "
+                "leave them at their defaults or pass a list of layers.")
+        return options
+    layers = check_layers(architecture)
+    if depth is not None or filter_size != 3 or padding != "same":
+        raise ValueError(
+            "depth, filter_size and padding only apply to architecture=None or a preset "
+            "name; with a list of layers, set them on the layers.")
+    return layers
+
+
+def _as_gap_network(layers):
+    """``(depth, f, padding)`` if ``layers`` is a bias-free GAP network of square filters.
+
+    That is ``[Conv(f, padding), ReLU()] * depth + [GlobalAvgPool()]``, optionally followed
+    by a bias-free ``Dense()`` readout; otherwise None.
+    """
+    layers = list(layers)
+    if layers and layers[-1] == Dense():
+        layers = layers[:-1]
+    if len(layers) < 3 or len(layers) % 2 != 1 or layers[-1] != GlobalAvgPool():
+        return None
+    first = layers[0]
+    if not isinstance(first, Conv) or first.has_bias or not isinstance(first.filter_size, int):
+        return None
+    if layers[:-1] != [first, ReLU()] * ((len(layers) - 1) // 2):
+        return None
+    return (len(layers) - 1) // 2, first.filter_size, first.padding
+
+
+def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_size):
+    """The CNTK-GAP of ``cntk_kernel(architecture=None)`` between validated image batches.
+
+    Each image is divided by a power of two bringing its peak magnitude into [0.5, 1)
+    (exact), and the result multiplied back: the kernel is positively homogeneous of
+    degree 1 in each argument, and the squared pixel norms of huge images would overflow.
+    """
+    symmetric = images_y is None
+    ex = _scale_exponents(images_x, False)
+    images_x = np.ldexp(images_x, -ex[:, None, None, None].astype(np.int32))
+    if symmetric:
+        images_y, ey = images_x, ex
+    else:
+        ey = _scale_exponents(images_y, False)
+        images_y = np.ldexp(images_y, -ey[:, None, None, None].astype(np.int32))
 
     norms_x, patches_x = _norm_maps(images_x, filter_size, padding, depth)
     if symmetric:
@@ -342,7 +429,7 @@ def cntk_kernel(X, Y=None, *, depth=1, filter_size=3, image_shape=None, padding=
     K[ii, jj] = values
     if symmetric:
         K[jj, ii] = values
-    return K
+    return np.ldexp(K, (ex[:, None] + ey[None, :]).astype(np.int32))
 
 
 def _available_cores():
