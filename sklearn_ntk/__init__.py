@@ -8,6 +8,7 @@ from .cntk_sketch import CNTKSketch, CNTKSketchClassifier, CNTKSketchRegressor
 from .estimators import NTKSketchClassifier, NTKSketchRegressor
 from .feature_maps import NTKRandomFeatures, NTKSketch
 from .kernels import cntk_kernel, ntk_kernel
+from . import layers
 from .nystroem import NTKNystroem
 
 __version__ = "0.1.0.dev0"
