@@ -165,9 +165,9 @@ class Layer:
     Class attributes: ``needs_norms`` (the layer reads the position diagonals of the state,
     as a nonlinearity does) and ``has_bias``.
 
-    Feature (sketch) rule
-    ---------------------
-    :meth:`features` is the hook for the randomised counterpart of :meth:`kernel`: a map of
+    Notes
+    -----
+    Feature (sketch) rule: :meth:`features` is the hook for the randomised counterpart of :meth:`kernel`: a map of
     per-position NNGP / NTK features whose inner products estimate the same covariances. It
     is not implemented yet and raises NotImplementedError.
     """
