@@ -130,9 +130,11 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X = validate_data(self, X, dtype=float_dtypes(xp))
         if feature_names is not None:
             self.feature_names_in_ = feature_names
-        check_fits_in_memory(self._param_bytes(X.shape[1]),
-                             f"the random parameters of {type(self).__name__}"
-                             f"(n_components={self.n_components})")
+        # one row's output and its complex intermediates come on top of the parameters
+        check_fits_in_memory(
+            self._param_bytes(X.shape[1]) + 3 * 8 * self.n_components,
+            f"{type(self).__name__}(n_components={self.n_components}): its random "
+            "parameters plus the features of one row")
         rng = check_random_state(self.random_state)
         self._n_features_out = self._fit_params(rng, X.shape[1])
         xp, device = namespace_of(X)
@@ -192,6 +194,17 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _param_bytes(self, n_features):
         """Estimated bytes of the random parameters ``fit`` would draw (checked first)."""
         return 0
+
+
+def srht_bytes(n_in, n_out):
+    """Bytes of one SRHT's parameters (signs and sampled frequencies)."""
+    return 8 * (n_in + n_out)
+
+
+def polysketch_bytes(n_in, n_out, degree):
+    """Bytes of a PolySketch tree's parameters (two SRHTs per internal node)."""
+    leaves = max(2, 1 << max(0, math.ceil(math.log2(max(degree, 1)))))
+    return leaves * (srht_bytes(n_in, n_out) + srht_bytes(n_out, n_out))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

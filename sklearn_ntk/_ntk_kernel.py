@@ -1,4 +1,9 @@
-"""Exact fully-connected ReLU NTK and NNGP kernels (ALGORITHMS.md section 2)."""
+r"""Exact fully-connected ReLU NTK and NNGP kernels.
+
+Every quantity is carried as a root (:math:`\sqrt{\Sigma(x, x)}`) or a correlation in
+:math:`[-1, 1]`, never as a squared norm, so inputs up to the float64 limit give finite kernel
+values wherever the values themselves are representable.
+"""
 
 import numpy as np
 from sklearn.utils import check_array
@@ -6,7 +11,14 @@ from sklearn.utils import check_array
 from ._validation import check_int, check_kind, check_nonnegative_float
 
 
-def _refine_near_parallel(X, Y, dx, dy, bias, delta_plus, delta_minus, valid,
+def _row_norms(X):
+    """Euclidean row norms without overflow or underflow (rows scaled by their max-abs)."""
+    scale = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0])
+    scale = np.where(scale > 0, scale, 1.0)
+    return np.linalg.norm(X / scale[:, None], axis=1) * scale, scale
+
+
+def _refine_near_parallel(X, Y, rx, ry, bias, delta_plus, delta_minus, valid,
                           threshold=1e-4):
     """Recompute 1 - rho and 1 + rho of nearly (anti-)parallel pairs without cancellation.
 
@@ -18,30 +30,45 @@ def _refine_near_parallel(X, Y, dx, dy, bias, delta_plus, delta_minus, valid,
     if rows.size == 0:
         return
     # unit vectors of the bias-augmented inputs [x, beta]
-    U = np.hstack([X[rows], np.full((rows.size, 1), bias)]) / np.sqrt(dx[rows])[:, None]
-    V = np.hstack([Y[cols], np.full((cols.size, 1), bias)]) / np.sqrt(dy[cols])[:, None]
+    U = np.hstack([X[rows] / rx[rows, None], (bias / rx[rows])[:, None]])
+    V = np.hstack([Y[cols] / ry[cols, None], (bias / ry[cols])[:, None]])
     delta_plus[rows, cols] = 0.5 * np.sum((U - V) ** 2, axis=1)
     delta_minus[rows, cols] = 0.5 * np.sum((U + V) ** 2, axis=1)
 
 
-def _ntk_block(X, Y, sq_x, sq_y, depth, bias, kind, same_rows):
+def _ntk_block(X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
     r"""Kernel of one row block; ``same_rows`` marks pairs that are the same input row.
 
     The recursion carries :math:`\delta^\pm = 1 \pm \rho` instead of :math:`\rho`, so
     that the angle :math:`\theta = 2\,\mathrm{atan2}(\sqrt{\delta^+}, \sqrt{\delta^-})` and
     :math:`1 - \kappa_1 = (\theta - \sin\theta + \delta^+(\pi - \theta))/\pi` stay accurate
     for (nearly) parallel inputs, where :math:`\arccos` of a rounded :math:`\rho` would not.
+    The diagonals enter as roots :math:`r = \sqrt{\Sigma^{(h-1)}(x, x)}` and the
+    correlation as :math:`\langle x/r_x, y/r_y\rangle + (\beta/r_x)(\beta/r_y)`, which
+    cannot overflow.
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        K = _ntk_recursion(X, Y, norm_x, norm_y, depth, bias, kind, same_rows)
+        # |K(x, y)| >= sqrt(Sigma(x, x) Sigma(y, y)) kappa(.) overflows exactly where this
+        # product does: report +inf there (not NaN) and finite values everywhere else
+        overflow = ~np.isfinite(np.outer(np.hypot(norm_x, bias), np.hypot(norm_y, bias)))
+    if np.any(overflow):
+        K[overflow] = np.inf
+    return K
+
+
+def _ntk_recursion(X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
     bias2 = bias * bias
-    dx, dy = sq_x + bias2, sq_y + bias2  # Sigma^(h-1)(x, x), Sigma^(h-1)(y, y)
-    scale = np.sqrt(np.outer(dx, dy))
-    sigma = X @ Y.T + bias2
+    rx, ry = np.hypot(norm_x, bias), np.hypot(norm_y, bias)  # sqrt Sigma^(0)(x, x)
+    px = np.where(rx > 0, rx, 1.0)
+    py = np.where(ry > 0, ry, 1.0)
+    scale = np.outer(rx, ry)
+    rho = (X / px[:, None]) @ (Y / py[:, None]).T + np.outer(bias / px, bias / py)
+    rho = np.where(scale > 0, np.clip(rho, -1.0, 1.0), 0.0)
+    sigma = rho * scale
     theta = sigma.copy()  # Theta^(0) = Sigma^(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.where(scale > 0, sigma / np.where(scale > 0, scale, 1.0), 0.0)
-    rho = np.clip(rho, -1.0, 1.0)
     delta_plus, delta_minus = 1.0 - rho, 1.0 + rho
-    _refine_near_parallel(X, Y, dx, dy, bias, delta_plus, delta_minus, scale > 0)
+    _refine_near_parallel(X, Y, px, py, bias, delta_plus, delta_minus, scale > 0)
     if same_rows is not None:
         delta_plus[same_rows], delta_minus[same_rows] = 0.0, 2.0
     for layer in range(depth):
@@ -53,19 +80,21 @@ def _ntk_block(X, Y, sq_x, sq_y, depth, bias, kind, same_rows):
         theta = theta * kappa0 + sigma
         if layer == depth - 1:
             break
-        # next correlation: 1 - rho' = [beta^2 (sqrt dx - sqrt dy)^2 / (S' + S + beta^2)
-        #                                + S (1 - kappa1)] / S',  with S' = sqrt(dx' dy')
-        dx, dy = dx + bias2, dy + bias2  # kappa1(1) = 1
-        next_scale = np.sqrt(np.outer(dx, dy))
-        gap = (np.sqrt(dx - bias2)[:, None] - np.sqrt(dy - bias2)[None, :]) ** 2
+        # next correlation: 1 - rho' = [beta^2 (r_x - r_y)^2 / (S' + S + beta^2)
+        #                                + S (1 - kappa1)] / S',  with S' = r_x' r_y',
+        # evaluated as squares of ratios so that nothing overflows
+        next_rx, next_ry = np.hypot(rx, bias), np.hypot(ry, bias)  # kappa1(1) = 1
+        next_scale = np.outer(next_rx, next_ry)
         with np.errstate(invalid="ignore", divide="ignore"):
+            root = np.sqrt(next_scale + scale + bias2) * np.sqrt(next_scale)
+            ratio = (rx[:, None] - ry[None, :]) / np.where(root > 0, root, 1.0)
             delta_plus = np.where(
                 next_scale > 0,
-                (bias2 * gap / (next_scale + scale + bias2) + scale * one_minus_kappa1)
-                / np.where(next_scale > 0, next_scale, 1.0), 1.0)
+                bias2 * ratio * ratio
+                + (scale / np.where(next_scale > 0, next_scale, 1.0)) * one_minus_kappa1, 1.0)
         delta_plus = np.clip(delta_plus, 0.0, 2.0)
         delta_minus = 2.0 - delta_plus
-        scale = next_scale
+        scale, rx, ry = next_scale, next_rx, next_ry
     return theta if kind == "ntk" else sigma
 
 
@@ -118,8 +147,8 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", block_size=2048):
     if Y.shape[1] != X.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} features but Y has {Y.shape[1]}; they must match.")
-    sq_x = np.einsum("ij,ij->i", X, X)
-    sq_y = sq_x if symmetric else np.einsum("ij,ij->i", Y, Y)
+    norm_x = _row_norms(X)[0]
+    norm_y = norm_x if symmetric else _row_norms(Y)[0]
     K = np.empty((X.shape[0], Y.shape[0]))
     for start in range(0, X.shape[0], block_size):
         stop = min(start + block_size, X.shape[0])
@@ -127,6 +156,6 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", block_size=2048):
         if symmetric:
             same = np.zeros((stop - start, Y.shape[0]), dtype=bool)
             same[np.arange(stop - start), np.arange(start, stop)] = True
-        K[start:stop] = _ntk_block(X[start:stop], Y, sq_x[start:stop], sq_y, depth, bias,
+        K[start:stop] = _ntk_block(X[start:stop], Y, norm_x[start:stop], norm_y, depth, bias,
                                    kind, same)
     return K

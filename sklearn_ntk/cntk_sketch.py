@@ -91,7 +91,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import _is_numpy, to_device
-from ._base import BaseFeatureMap, lone_column_weight, rademacher
+from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_bytes, \
+    rademacher, srht_bytes
 from ._images import (
     check_conv_geometry,
     check_filter_size,
@@ -687,6 +688,19 @@ class CNTKSketch(BaseFeatureMap):
 
     # ------------------------------------------------------------------ fit
 
+    def _param_bytes(self, n_features):
+        m = default_sketch_dim(self.n_components) if self.sketch_dim is None \
+            else int(self.sketch_dim)
+        f = self.filter_size
+        channels = n_features
+        if self.image_shape is not None and len(self.image_shape) == 3:
+            channels = self.image_shape[2]
+        d_in = f * f * channels + 2 * m * (self.degree + 2)
+        n_pooled = 1 + 2 * m * (self.degree + 1)
+        return (self.depth * (polysketch_bytes(d_in, m, self.degree) + srht_bytes(d_in, m)
+                              + 8 * 6 * f * m * (self.degree + 1))
+                + srht_bytes(n_pooled, self.n_components // 2))
+
     def _fit_params(self, rng, n_features):
         f = check_filter_size(self.filter_size)
         padding = check_padding(self.padding)
@@ -772,6 +786,12 @@ class CNTKSketch(BaseFeatureMap):
         return xp.concat(parts, axis=0)
 
     def _transform_images(self, xp, X, device):
+        # The CNTK of a bias-free network is positively homogeneous in the image:
+        # featurise x / max|x_j| (no squared patch norm can overflow) and scale back.
+        scale = max_abs_rows(xp, X)
+        return self._features(xp, X / scale, device) * scale
+
+    def _features(self, xp, X, device):
         params = _Params(xp, X.dtype, device)
         f, padding = self.filter_size, self.padding
         images = xp.reshape(X, (X.shape[0],) + tuple(self.image_shape_))

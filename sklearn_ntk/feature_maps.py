@@ -1,16 +1,24 @@
 """Feature maps whose inner products approximate the fully-connected ReLU NTK."""
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import to_device
-from ._base import BaseFeatureMap, lone_column_weight, rademacher
+from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_bytes, \
+    rademacher, srht_bytes
+from ._arccos import ntk_on_sphere
 from ._polyfit import fit_dot_product_polynomial
 from ._sketches import draw_polysketch, draw_srht, draw_tensor_srht, polysketch_powers, srht, \
     tensor_srht
+
+
+# NTKSketch warns when the polynomial's worst error exceeds this share of K_L(1): a bias that
+# size changes the kernel, not just its fine detail (degree 8 stays below it up to depth 10).
+_MAX_RELATIVE_FIT_ERROR = 0.25
 
 
 class NTKSketch(BaseFeatureMap):
@@ -106,9 +114,22 @@ class NTKSketch(BaseFeatureMap):
         self.random_state = random_state
         self.max_memory = max_memory
 
+    def _param_bytes(self, n_features):
+        m = self.n_components if self.sketch_dim is None else self.sketch_dim
+        return (polysketch_bytes(n_features, m, self.degree)
+                + srht_bytes(self.degree * m, self.n_components // 2) + 16 * self.degree * m)
+
     def _fit_params(self, rng, n_features):
         coef, self.fit_error_ = fit_dot_product_polynomial(
             "ntk", self.degree, depth=self.depth, lower=-1.0)
+        diagonal = float(ntk_on_sphere(np.array(1.0), self.depth))
+        if self.fit_error_ > _MAX_RELATIVE_FIT_ERROR * diagonal:
+            warnings.warn(
+                f"NTKSketch: the degree-{self.degree} polynomial misses the depth-{self.depth} "
+                f"NTK by up to {self.fit_error_:.3g}, {self.fit_error_ / diagonal:.0%} of its "
+                f"diagonal value {diagonal:.3g}; the features approximate a different kernel. "
+                "Raise degree (or use NTKRandomFeatures, which has no polynomial bias).",
+                UserWarning, stacklevel=3)
         self._coef = tuple(float(c) for c in coef)
         exact_linear = self.exact_linear
         if exact_linear == "auto":
@@ -144,8 +165,12 @@ class NTKSketch(BaseFeatureMap):
                                + self.n_features_in_)
 
     def _transform_batch(self, xp, X, device):
-        norms = xp.linalg.vector_norm(X, axis=1, keepdims=True)
-        unit = X / xp.where(norms > 0, norms, xp.ones_like(norms))
+        # norms of x / max|x_j| cannot overflow or underflow (see max_abs_rows)
+        scale = max_abs_rows(xp, X)
+        scaled = X / scale
+        inner = xp.linalg.vector_norm(scaled, axis=1, keepdims=True)
+        norms = inner * scale
+        unit = scaled / xp.where(inner > 0, inner, xp.ones_like(inner))
         constant = math.sqrt(self._coef[0]) * norms
         columns = [] if self._constant_in_lone else [constant]
         if self.exact_linear_:
@@ -273,6 +298,11 @@ class NTKRandomFeatures(BaseFeatureMap):
         self.random_state = random_state
         self.max_memory = max_memory
 
+    def _param_bytes(self, n_features):
+        m1 = m0 = self.n_components // 2 + 1
+        width = n_features + m1 + 2
+        return 8 * self.depth * (width * (m1 + m0) + 2 * width + 4 * m0)
+
     def _split_components(self):
         has_bias = self.bias > 0
         if self.kind == "nngp":
@@ -332,6 +362,14 @@ class NTKRandomFeatures(BaseFeatureMap):
                                             + self.n_sketch_components_ + 1))
 
     def _transform_batch(self, xp, X, device):
+        if self.bias == 0:
+            # bias-free features are positively homogeneous: featurise x / max|x_j| and
+            # scale back, so huge (or tiny) rows neither overflow nor underflow
+            scale = max_abs_rows(xp, X)
+            return self._features(xp, X / scale, device) * scale
+        return self._features(xp, X, device)
+
+    def _features(self, xp, X, device):
         dtype = X.dtype
         n = X.shape[0]
         bias_col = (None if self.bias == 0
