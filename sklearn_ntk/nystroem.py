@@ -24,8 +24,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._backend import _is_numpy, namespace_of, to_numpy
-from ._base import BaseFeatureMap, float_dtypes
-from ._dask import is_dask_array, output_float_dtype
+from ._base import BaseFeatureMap, check_fits_in_memory, float_dtypes, reject_bool_params
+from ._dask import as_dask_array, is_dask_collection, known_row_chunks, output_float_dtype
 from ._ntk_kernel import ntk_kernel
 
 #: A dask array given to :meth:`NTKNystroem.fit` is read only through a uniform sample of
@@ -291,8 +291,9 @@ class NTKNystroem(BaseFeatureMap):
     ----------
     components_ : array of shape (n_components, n_features)
         The landmark rows (dtype of the validated input, in its namespace and on its device).
-    component_indices_ : ndarray of shape (n_components,)
-        Row indices of the landmarks in the data passed to ``fit``, in the order chosen.
+    component_indices_ : array of shape (n_components,)
+        Row indices of the landmarks in the data passed to ``fit``, in the order chosen
+        (integers, in the namespace and on the device of the fit data).
     normalization_ : array of shape (n_components, n_components)
         :math:`K_{LL}^{+1/2}` (float64, in the namespace and on the device of the fit data).
     rank_ : int
@@ -357,12 +358,8 @@ class NTKNystroem(BaseFeatureMap):
 
     def _dask_sample(self, X, rng):
         """Computed rows of a dask array: all of them, or a sorted uniform sample."""
-        n = X.shape[0]
-        if not (isinstance(n, Integral) or (isinstance(n, float) and n.is_integer())):
-            raise ValueError(
-                "NTKNystroem.fit needs a dask array with known chunk sizes; call "
-                "X.compute_chunk_sizes() first.")
-        n = int(n)
+        X = known_row_chunks(X)
+        n = int(X.shape[0])
         bound = max(DASK_FIT_MIN_ROWS, DASK_FIT_ROWS_PER_COMPONENT * self.n_components)
         if n <= bound:
             return np.asarray(X.compute()), None
@@ -376,7 +373,7 @@ class NTKNystroem(BaseFeatureMap):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training rows (NumPy, any array-API array with ``array_api_dispatch``, or a dask
-            array, of which only a sample is computed: see the class docstring).
+            array or DataFrame, of which only a sample is computed: see the class docstring).
         y : None
             Ignored.
 
@@ -385,26 +382,36 @@ class NTKNystroem(BaseFeatureMap):
         self : object
         """
         self._validate_params()
+        reject_bool_params(self)
         rng = check_random_state(self.random_state)
         sample_rows = None
-        if is_dask_array(X):
+        feature_names = None
+        if is_dask_collection(X):
+            X, feature_names = as_dask_array(X, "X")
             if X.ndim != 2:
                 raise ValueError(
-                    f"X must be a 2-D dask array, got {X.ndim} dimension(s).")
+                    f"Expected a 2-D dask array for X, got {X.ndim} dimension(s); reshape "
+                    "1-D data with X.reshape(-1, 1) (one feature) or X.reshape(1, -1) (one "
+                    "sample).")
             X, sample_rows = self._dask_sample(X, rng)
-            X = X.astype(output_float_dtype(X.dtype), copy=False)
         xp, _ = namespace_of(X)
         X = validate_data(self, X, dtype=float_dtypes(xp))
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
         xp, device = namespace_of(X)
+        n_samples = X.shape[0]
+        n_landmarks = min(self.n_components, n_samples)
+        # the RPCholesky factor (n x m), the kernel columns of a round and K_LL's eigenvectors
+        check_fits_in_memory(
+            8 * (n_samples * (2 * n_landmarks + _RPCHOLESKY_BLOCK + X.shape[1])
+                 + 4 * n_landmarks ** 2),
+            f"NTKNystroem(n_components={self.n_components}) on {n_samples} rows")
         host = np.asarray(to_numpy(xp, X), dtype=np.float64)
-        n_samples = host.shape[0]
-        n_landmarks = self.n_components
-        if n_landmarks > n_samples:
+        if self.n_components > n_samples:
             warnings.warn(
                 f"n_components={self.n_components} is larger than the number of training "
                 f"rows ({n_samples}); NTKNystroem uses all {n_samples} rows as landmarks and "
                 f"outputs {n_samples} features.", UserWarning, stacklevel=2)
-            n_landmarks = n_samples
         if self.landmarks == "uniform":
             indices = rng.choice(n_samples, size=n_landmarks, replace=False)
         else:
@@ -416,12 +423,16 @@ class NTKNystroem(BaseFeatureMap):
                 extra = rng.choice(rest, size=n_landmarks - indices.size, replace=False)
                 indices = np.concatenate([indices, extra])
         indices = np.asarray(indices, dtype=np.intp)
-        self._landmarks = host[indices]
-        normalization, self.rank_ = _inverse_square_root(self._kernel(self._landmarks))
-        self._normalization = normalization
+        landmarks = host[indices]
+        normalization, self.rank_ = _inverse_square_root(self._kernel(landmarks))
+        # host float64 copies for NumPy input (kept in a dict: only the public fitted arrays
+        # live in the namespace of the fit data)
+        self._host = {"landmarks": landmarks, "normalization": normalization}
         self._n_features_out = n_landmarks
-        self.component_indices_ = indices if sample_rows is None else sample_rows[indices]
-        self.components_ = xp.take(X, xp.asarray(indices, device=device), axis=0)
+        positions = xp.asarray(indices, device=device)
+        self.component_indices_ = (positions if sample_rows is None
+                                   else xp.asarray(sample_rows[indices], device=device))
+        self.components_ = xp.take(X, positions, axis=0)
         self.normalization_ = xp.asarray(normalization, device=device)
         return self
 
@@ -431,9 +442,16 @@ class NTKNystroem(BaseFeatureMap):
 
     def _transform_batch(self, xp, X, device):
         if _is_numpy(xp):
-            K = self._kernel(np.asarray(X), self._landmarks)
-            return xp.asarray((K @ self._normalization).astype(X.dtype, copy=False))
+            K = self._kernel(np.asarray(X), self._host["landmarks"])
+            Z = K @ self._host["normalization"]
+            return xp.asarray(Z.astype(X.dtype, copy=False))
         X64 = xp.astype(X, xp.float64)
         L64 = xp.astype(self.components_, xp.float64)
         K = _ntk_cross_xp(xp, X64, L64, self.depth, float(self.bias), self.kind)
         return xp.astype(K @ self.normalization_, X.dtype)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
