@@ -92,7 +92,7 @@ def _refine_near_parallel_xp(xp, X, L, dx, dy, bias, delta_plus, delta_minus, va
     return xp.reshape(delta_plus, shape), xp.reshape(delta_minus, shape)
 
 
-def _ntk_cross_xp(xp, X, L, depth, bias, kind):
+def _ntk_cross_xp(xp, X, L, depth, bias, kind, device=None):
     r"""``ntk_kernel(X, L)`` for arrays of any array-API namespace (float64 in, float64 out).
 
     The same recursion as :func:`sklearn_ntk.ntk_kernel` on the quantities
@@ -102,7 +102,7 @@ def _ntk_cross_xp(xp, X, L, depth, bias, kind):
     bias2 = bias * bias
     dx = xp.sum(X * X, axis=1) + bias2
     dy = xp.sum(L * L, axis=1) + bias2
-    one = xp.ones((), dtype=X.dtype)
+    one = xp.ones((), dtype=X.dtype, device=device)
     scale = xp.sqrt(dx[:, None] * dy[None, :])
     sigma = X @ L.T + bias2
     theta = sigma
@@ -447,7 +447,7 @@ class NTKNystroem(BaseFeatureMap):
             return xp.asarray(Z.astype(X.dtype, copy=False))
         X64 = xp.astype(X, xp.float64)
         L64 = xp.astype(self.components_, xp.float64)
-        K = _ntk_cross_xp(xp, X64, L64, self.depth, float(self.bias), self.kind)
+        K = _ntk_cross_xp(xp, X64, L64, self.depth, float(self.bias), self.kind, device)
         return xp.astype(K @ self.normalization_, X.dtype)
 
     def __sklearn_tags__(self):
