@@ -346,6 +346,25 @@ def test_general_loop_symmetric_psd_batch_invariant(kind):
                                    rtol=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["ntk", "nngp"])
+@pytest.mark.parametrize("name", ["conv_same_odd_bias", "conv_valid", "relu_first", "flatten",
+                                  "dense_flatten"])
+def test_same_position_pairs_suffice_before_flatten(name, kind):
+    """Without pooling before Flatten only the pairs (p, p) are computed; same values."""
+    arch = _ARCHS.get(name, [Dense(0.1), ReLU(), Conv(2, bias=0.3), ReLU(), Flatten(), ReLU()])
+    rng = np.random.default_rng(16)
+    X, Y = rng.standard_normal((4, 5, 6, 3)), rng.standard_normal((3, 5, 6, 3))
+    from sklearn_ntk.layers._serial import Serial
+
+    assert Serial(arch, X.shape[1:]).diagonal
+    for Y_ in (Y, None):
+        fast = exact_kernel(X, Y_, arch, kind)
+        full = exact_kernel(X, Y_, arch, kind, diagonal=False)
+        np.testing.assert_allclose(fast, full, rtol=1e-13)
+    assert not Serial(_ARCHS["avgpool_valid"], X.shape[1:]).diagonal
+    assert not Serial(_ARCHS["gap"], X.shape[1:]).diagonal
+
+
 def test_identical_images_get_the_exact_self_value():
     rng = np.random.default_rng(10)
     X = rng.standard_normal((3, 4, 4, 2))

@@ -47,10 +47,10 @@ class PairState:
 
     Attributes
     ----------
-    sigma : ndarray of shape (B, H, H, W, W)
+    sigma : ndarray of shape (B, H, H, W, W), or (B, H, 1, W, 1) when ``diagonal``
         NNGP covariance :math:`\\Sigma_{pq}` laid out as (pair, row of p, row of q,
         column of p, column of q), so that window operations act on one pair of axes at a
-        time.
+        time. With ``diagonal``, only the same-position entries :math:`\\Sigma_{pp}`.
     theta : ndarray of the same shape, or None
         NTK :math:`\\Theta_{pq}`; ``None`` stands for an all-zero NTK (the input layer) or,
         when ``ntk`` is False, for an NTK that is not tracked.
@@ -67,12 +67,20 @@ class PairState:
     self_pair : ndarray of shape (B,), bool
         Pairs whose two inputs are the same image: their position-diagonal correlations
         are exactly 1, which a nonlinearity uses instead of a rounded quotient.
+    diagonal : bool
+        Only the same-position pairs :math:`(p, p)` are stored. Convolutions, dense layers
+        and nonlinearities map same-position pairs to same-position pairs (a convolution
+        shifts both positions by the same offset), so a network that flattens before any
+        pooling only ever needs them: the cost per image pair drops from
+        :math:`O((HW)^2)` to :math:`O(HW)`.
     """
 
-    __slots__ = ("sigma", "theta", "ntk", "norms_x", "norms_y", "bias_scale", "self_pair")
+    __slots__ = ("sigma", "theta", "ntk", "norms_x", "norms_y", "bias_scale", "self_pair",
+                 "diagonal")
 
     def __init__(self, sigma, theta=None, *, ntk=True, norms_x=None, norms_y=None,
-                 bias_scale=None, self_pair=None):
+                 bias_scale=None, self_pair=None, diagonal=False):
+        self.diagonal = bool(diagonal)
         self.sigma = sigma
         self.theta = theta
         self.ntk = bool(ntk)
@@ -102,8 +110,13 @@ class PairState:
         return self.sigma.shape[1], self.sigma.shape[3]
 
 
-def position_diagonal(A):
-    """``A[b, i, i, j, j]`` of a (B, H, H, W, W) pair array: shape (B, H, W), a copy."""
+def position_diagonal(A, diagonal=False):
+    """``A[b, i, i, j, j]`` of a (B, H, H, W, W) pair array: shape (B, H, W), a copy.
+
+    With ``diagonal``, ``A`` has shape (B, H, 1, W, 1) and holds the diagonal already.
+    """
+    if diagonal:
+        return A[:, :, 0, :, 0].copy()
     return np.einsum("biijj->bij", A).copy()
 
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from ._base import Layer, Shape, check_bias, check_padding, check_size_pair, require_spatial
-from ._geometry import conv_axis_pair, conv_output_size
+from ._geometry import conv_axis_diagonal, conv_axis_pair, conv_output_size
 
 
 @dataclass(frozen=True)
@@ -65,18 +65,20 @@ class Conv(Layer):
                 "map before it: use a smaller filter_size or padding='same'.")
         return Shape(h, w)
 
-    def _window(self, A):
+    def _window(self, A, diagonal):
         fh, fw = self.filter_shape
-        out = conv_axis_pair(A, 1, fh, self.padding)
-        out = conv_axis_pair(out, 3, fw, self.padding)
+        window = conv_axis_diagonal if diagonal else conv_axis_pair
+        out = window(A, 1, fh, self.padding)
+        out = window(out, 3, fw, self.padding)
         out *= 2.0 / (fh * fw)
         return out
 
     def kernel(self, state):
-        sigma = self._window(state.sigma)
+        sigma = self._window(state.sigma, state.diagonal)
         if self.bias:
             sigma += self.bias**2 * state.bias_scale
         theta = None
         if state.ntk:
-            theta = sigma if state.theta is None else sigma + self._window(state.theta)
+            theta = sigma if state.theta is None else sigma + self._window(state.theta,
+                                                                           state.diagonal)
         return state.replace(sigma=sigma, theta=theta)

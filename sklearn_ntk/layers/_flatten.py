@@ -30,8 +30,10 @@ class Flatten(Layer):
 
     def kernel(self, state):
         def diag_mean(A):
+            if state.diagonal:
+                return A.mean(axis=(1, 2, 3, 4), keepdims=True)
             h, w = A.shape[1], A.shape[3]
             return (np.einsum("biijj->b", A) / (h * w)).reshape(-1, 1, 1, 1, 1)
 
         theta = None if state.theta is None else diag_mean(state.theta)
-        return state.replace(sigma=diag_mean(state.sigma), theta=theta)
+        return state.replace(sigma=diag_mean(state.sigma), theta=theta, diagonal=False)

@@ -75,3 +75,20 @@ def pool_axis(A, axis, window, stride, padding):
         out[lead + (slice(q0, q1 + 1),)] += A[lead + (slice(start, stop, stride),)]
     out *= 1.0 / window
     return out
+
+
+def conv_axis_diagonal(A, axis, filter_size, padding):
+    """Same-position entries of :func:`conv_axis_pair`: ``out[o] = sum_d A[o + d]``.
+
+    ``A`` holds only the pairs ``(p, p)`` on ``axis`` (its partner axis ``axis + 1`` has
+    length 1); a convolution keeps the two positions' offset, so they stay such pairs.
+    """
+    n_in = A.shape[axis]
+    n_out, pairs = window_slices(n_in, filter_size, padding)
+    shape = list(A.shape)
+    shape[axis] = n_out
+    out = np.zeros(shape)
+    lead = (slice(None),) * axis
+    for o, i in pairs:
+        out[lead + (o,)] += A[lead + (i,)]
+    return out

@@ -81,6 +81,7 @@ class AvgPool(Layer):
         return A
 
     def kernel(self, state):
+        _require_all_pairs(self, state)
         theta = None if state.theta is None else self._pool(state.theta)
         return state.replace(sigma=self._pool(state.sigma), theta=theta)
 
@@ -105,8 +106,16 @@ class GlobalAvgPool(Layer):
         return Shape(1, 1, flat=True)
 
     def kernel(self, state):
+        _require_all_pairs(self, state)
+
         def mean(A):
             return A.mean(axis=(1, 2, 3, 4), keepdims=True)
 
         theta = None if state.theta is None else mean(state.theta)
         return state.replace(sigma=mean(state.sigma), theta=theta)
+
+
+def _require_all_pairs(layer, state):
+    if state.diagonal:
+        raise ValueError(f"{layer!r} mixes positions: it needs every position pair, not only "
+                         "the same-position ones.")

@@ -69,13 +69,18 @@ class ReLU(Layer):
         if state.norms_x is None or state.norms_y is None:
             raise ValueError("ReLU.kernel needs the position variances norms_x, norms_y.")
         nx = state.norms_x[:, :, None, :, None]
-        ny = state.norms_y[:, None, :, None, :]
+        if state.diagonal:  # same-position pairs only: (B, H, 1, W, 1)
+            ny = state.norms_y[:, :, None, :, None]
+        else:
+            ny = state.norms_y[:, None, :, None, :]
         root_x, inv_x = _root_and_inverse(nx)
         root_y, inv_y = _root_and_inverse(ny)
         rho = state.sigma * inv_x
         rho *= inv_y
         same = np.flatnonzero(state.self_pair)
-        if same.size:
+        if same.size and state.diagonal:
+            rho[same] = nx[same] > 0
+        elif same.size:
             h, w = state.spatial_shape
             rows = np.arange(h)[None, :, None]
             cols = np.arange(w)[None, None, :]
