@@ -358,11 +358,17 @@ def _as_gap_network(layers):
     if len(layers) < 3 or len(layers) % 2 != 1 or layers[-1] != GlobalAvgPool():
         return None
     first = layers[0]
-    if not isinstance(first, Conv) or first.has_bias or not isinstance(first.filter_size, int):
+    if not isinstance(first, Conv) or first.has_bias:
         return None
-    if layers[:-1] != [first, ReLU()] * ((len(layers) - 1) // 2):
+    fh, fw = first.filter_shape
+    if fh != fw or any(not isinstance(layer, (Conv, ReLU)) for layer in layers[:-1]):
         return None
-    return (len(layers) - 1) // 2, first.filter_size, first.padding
+    pattern = [Conv(fh, first.padding), ReLU()] * ((len(layers) - 1) // 2)
+    if [Conv(layer.filter_shape[0], layer.padding) if isinstance(layer, Conv)
+            and layer.filter_shape == (fh, fh) and not layer.has_bias else layer
+            for layer in layers[:-1]] != pattern:
+        return None
+    return (len(layers) - 1) // 2, fh, first.padding
 
 
 def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_size):

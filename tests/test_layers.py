@@ -271,6 +271,21 @@ def test_gap_preset_equals_existing_gap_kernel(depth, f, padding, kind):
         X, depth=depth, filter_size=f, padding=padding, kind=kind), rtol=1e-12)
 
 
+def test_gap_network_detection():
+    from sklearn_ntk._cntk_kernel import _as_gap_network
+
+    assert _as_gap_network(gap(3, 2, "valid")) == (3, 2, "valid")
+    assert _as_gap_network(gap(2, (3, 3)) + [Dense()]) == (2, 3, "same")
+    assert _as_gap_network([Conv(3), ReLU(), Conv((3, 3)), ReLU(), GlobalAvgPool()]) == (
+        2, 3, "same")
+    for arch in (gap(2, 3, bias=0.1), gap(1, (2, 3)), gap(1) + [Dense(0.1)], flatten(2),
+                 [Conv(3), ReLU(), Conv(2), ReLU(), GlobalAvgPool()],
+                 [Conv(3), ReLU(), Conv(3, "valid"), ReLU(), GlobalAvgPool()],
+                 [Conv(3), ReLU(), ReLU(), Conv(3), GlobalAvgPool()],
+                 [Conv(3), GlobalAvgPool()]):
+        assert _as_gap_network(arch) is None
+
+
 def test_gap_with_bias_takes_the_general_loop():
     rng = np.random.default_rng(5)
     X = rng.standard_normal((3, 4, 4, 1))
