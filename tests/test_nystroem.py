@@ -290,6 +290,8 @@ def test_rank_deficient_data(rng):
     ({"landmarks": "kmeans"}, "landmarks"),
     ({"random_state": "seed"}, "random_state"),
     ({"max_memory": 0}, "max_memory"),
+    ({"n_components": True}, "n_components"),
+    ({"depth": True}, "depth"),
 ])
 def test_invalid_parameters(params, name, rng):
     X = rng.standard_normal((10, 3))
@@ -354,6 +356,19 @@ def test_dask_fit_reads_only_a_sample(rng, monkeypatch):
     assert len(read) > 0
     float32 = NTKNystroem(10, random_state=0).fit(da.from_array(X.astype(np.float32)))
     assert float32.transform(X.astype(np.float32)).dtype == np.float32
+
+
+def test_dask_dataframe_fit_and_transform(rng):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X = rng.standard_normal((120, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    reference = NTKNystroem(20, depth=2, random_state=0).fit(frame)
+    nys = NTKNystroem(20, depth=2, random_state=0).fit(dd.from_pandas(frame, npartitions=3))
+    assert nys.feature_names_in_.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(nys.component_indices_, reference.component_indices_)
+    Z = nys.transform(dd.from_pandas(frame, npartitions=2))
+    assert _rel(Z.compute(), reference.transform(frame)) <= 1e-12
 
 
 # --------------------------------------------------------------------- array API
