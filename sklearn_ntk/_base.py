@@ -10,10 +10,10 @@ from sklearn import get_config
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, InvalidParameterError
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._backend import namespace_of
-from ._dask import as_dask_array, is_dask_array, is_dask_collection, map_rows, \
+from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collection, map_rows, \
     output_float_dtype
 
 
@@ -34,6 +34,22 @@ def rows_per_batch(bytes_per_row, max_memory):
     if max_memory is None:
         max_memory = min(DEFAULT_MAX_MEMORY, get_config()["working_memory"] * 2**20)
     return max(1, int(max_memory // max(bytes_per_row, 1)))
+
+
+def validate_rows(estimator, X, *, dtype):
+    """``validate_data(..., reset=False)``, without the feature-name check inside a dask task.
+
+    The names of a dask DataFrame are checked once on the collection; its blocks are plain
+    arrays and would otherwise warn about missing names.
+    """
+    if not in_dask_block():
+        return validate_data(estimator, X, dtype=dtype, reset=False)
+    X = check_array(X, dtype=dtype, input_name="X")
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input.")
+    return X
 
 
 def physical_memory_bytes():
@@ -168,7 +184,7 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                             output_float_dtype(X.dtype))
         check_same_namespace(X, self, attribute=self._namespace_attribute, method="transform")
         xp, device = namespace_of(X)
-        X = validate_data(self, X, dtype=float_dtypes(xp), reset=False)
+        X = validate_rows(self, X, dtype=float_dtypes(xp))
         itemsize = 4 if X.dtype == xp.float32 else 8
         batch = rows_per_batch(self._bytes_per_row(itemsize), self.max_memory)
         n = X.shape[0]

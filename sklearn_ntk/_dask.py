@@ -6,7 +6,28 @@ fitting reduces per-chunk :class:`~sklearn_ntk._ridge.RidgeStatistics` with a bi
 exact pairwise merges, so the result equals the in-memory fit up to float rounding.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
+
+# True while a dask task processes one block: blocks are plain arrays even when the estimator
+# was fitted on a named DataFrame, so the feature-name check of ``validate_data`` is skipped
+# there (the names were checked once, on the whole collection).
+_IN_BLOCK = ContextVar("sklearn_ntk_in_dask_block", default=False)
+
+
+def in_dask_block():
+    return _IN_BLOCK.get()
+
+
+@contextmanager
+def dask_block():
+    token = _IN_BLOCK.set(True)
+    try:
+        yield
+    finally:
+        _IN_BLOCK.reset(token)
 
 
 def is_dask_array(array):
@@ -69,7 +90,8 @@ def map_rows(function, X, n_columns, dtype):
         if block.shape[0] == 0:
             shape = (0,) if n_columns is None else (0, n_columns)
             return np.empty(shape, dtype=dtype)
-        return function(block)
+        with dask_block():
+            return function(block)
 
     if n_columns is None:
         return X.map_blocks(on_block, dtype=dtype, drop_axis=1, chunks=(X.chunks[0],))
@@ -134,7 +156,11 @@ def reduce_statistics(chunk_statistics, X, y, sample_weight=None):
         x_blocks = [b[0] for b in X.to_delayed()]
         y_blocks = _aligned_blocks(y, row_chunks, "y")
         w_blocks = _aligned_blocks(sample_weight, row_chunks, "sample_weight")
-    parts = [delayed(chunk_statistics)(xb, yb, wb)
+    def in_block(*blocks):
+        with dask_block():
+            return chunk_statistics(*blocks)
+
+    parts = [delayed(in_block)(xb, yb, wb)
              for xb, yb, wb in zip(x_blocks, y_blocks, w_blocks)]
     while len(parts) > 1:
         merged = [delayed(RidgeStatistics.merge)(parts[i], parts[i + 1])

@@ -280,8 +280,9 @@ def _solve_one(G, B, alpha):
         return scipy.linalg.solve(A, B, assume_a="pos", check_finite=False)
     except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
         # alpha far below the rounding level of G: fall back on the eigendecomposition
-        warnings.warn(f"alpha={alpha!r} is too small for a Cholesky solve of the Gram matrix; "
-                      "solving by eigendecomposition instead.", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"G + alpha I is numerically singular (alpha={alpha!r} is below the "
+                      "rounding level of the Gram matrix); solving by eigendecomposition "
+                      "with a rank cutoff instead.", RuntimeWarning, stacklevel=3)
         eigvals, V = scipy.linalg.eigh(G, check_finite=False)
         eigvals, Q = _cut_rank(eigvals, V.T @ B)
         return V @ (Q * _inverse_shifted(eigvals, alpha)[:, None])

@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
 )
 
 from ._backend import namespace_of, to_numpy
-from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch
+from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch, validate_rows
 from ._dask import as_dask_array, is_dask_array, is_dask_collection, output_float_dtype
 from ._ridge import RidgeStatistics, ridge_memory_bytes, solve_ridge
 from .feature_maps import NTKRandomFeatures, NTKSketch
@@ -172,7 +172,9 @@ class _BaseFeatureRidge(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
         xp, _ = namespace_of(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=reset)
+        dtype = [xp.float64, xp.float32]
+        X = (validate_data(self, X, dtype=dtype, reset=True) if reset
+             else validate_rows(self, X, dtype=dtype))
         y = self._check_targets(any_to_numpy(y))
         check_consistent_length(X, y)
         return X, y
@@ -336,7 +338,7 @@ class _BaseFeatureRidge(BaseEstimator):
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="_coef_matrix", method=method)
         xp, device = namespace_of(X)
-        X = validate_data(self, X, reset=False, dtype=[xp.float64, xp.float32])
+        X = validate_rows(self, X, dtype=[xp.float64, xp.float32])
         feature_map = self.feature_map_
         itemsize = 4 if X.dtype == xp.float32 else 8
         batch = rows_per_batch(feature_map._bytes_per_row(itemsize)
@@ -362,6 +364,10 @@ class _BaseFeatureRidge(BaseEstimator):
         from ._dask import map_rows
 
         check_is_fitted(self)
+        X, names = as_dask_array(X, "X")
+        fitted = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted is not None and list(names) != list(fitted):
+            raise ValueError("The feature names should match those that were passed during fit.")
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
@@ -414,7 +420,7 @@ class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge)
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
-        if is_dask_array(X):
+        if is_dask_collection(X):
             return self._lazy(self.predict, X, self._single_target,
                               output_float_dtype(X.dtype))
         scores = self._scores(X, "predict")
@@ -498,7 +504,7 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
         -------
         scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
         """
-        if is_dask_array(X):
+        if is_dask_collection(X):
             return self._lazy(self.decision_function, X, len(self.classes_) <= 2,
                               output_float_dtype(X.dtype))
         scores = self._scores(X, "decision_function")
@@ -510,7 +516,7 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
 
     def predict(self, X):
         """Class with the largest score (lazy on dask input)."""
-        if is_dask_array(X):
+        if is_dask_collection(X):
             return self._lazy(self.predict, X, True, self.classes_.dtype)
         scores = self._scores(X, "predict")
         xp, device = namespace_of(scores)
