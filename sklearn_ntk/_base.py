@@ -211,6 +211,12 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """Estimated bytes of the random parameters ``fit`` would draw (checked first)."""
         return 0
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
 
 def srht_bytes(n_in, n_out):
     """Bytes of one SRHT's parameters (signs and sampled frequencies)."""
@@ -221,12 +227,6 @@ def polysketch_bytes(n_in, n_out, degree):
     """Bytes of a PolySketch tree's parameters (two SRHTs per internal node)."""
     leaves = max(2, 1 << max(0, math.ceil(math.log2(max(degree, 1)))))
     return leaves * (srht_bytes(n_in, n_out) + srht_bytes(n_out, n_out))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
 
 
 def lone_column_weight(n_complex):
