@@ -363,21 +363,32 @@ def test_general_loop_symmetric_psd_batch_invariant(kind):
 
 @pytest.mark.parametrize("kind", ["ntk", "nngp"])
 @pytest.mark.parametrize("name", ["conv_same_odd_bias", "conv_valid", "relu_first", "flatten",
-                                  "dense_flatten"])
-def test_same_position_pairs_suffice_before_flatten(name, kind):
-    """Without pooling before Flatten only the pairs (p, p) are computed; same values."""
-    arch = _ARCHS.get(name, [Dense(0.1), ReLU(), Conv(2, bias=0.3), ReLU(), Flatten(), ReLU()])
+                                  "dense_flatten", "avgpool_valid", "avgpool_same_stride",
+                                  "avgpool_rect_overlap", "mixed", "two_pools", "pool_odd"])
+def test_band_of_position_pairs_suffices_before_flatten(name, kind):
+    """Without a global average pooling only a band of offsets q - p is computed."""
+    extra = {
+        "dense_flatten": [Dense(0.1), ReLU(), Conv(2, bias=0.3), ReLU(), Flatten(), ReLU()],
+        "two_pools": [Conv(3, bias=0.2), ReLU(), AvgPool(2), Conv(2), ReLU(),
+                      AvgPool(2, 1, "same"), Flatten()],
+        "pool_odd": [Conv(2, "valid"), ReLU(), AvgPool((3, 2), (1, 2), "same"), ReLU(),
+                     Conv(3, "valid", 0.1), Flatten()],
+    }
+    arch = _ARCHS.get(name) or extra[name]
     rng = np.random.default_rng(16)
-    X, Y = rng.standard_normal((4, 5, 6, 3)), rng.standard_normal((3, 5, 6, 3))
+    X, Y = rng.standard_normal((4, 9, 10, 3)), rng.standard_normal((3, 9, 10, 3))
     from sklearn_ntk.layers._serial import Serial
 
-    assert Serial(arch, X.shape[1:]).diagonal
+    assert Serial(arch, X.shape[1:]).band is not None
     for Y_ in (Y, None):
         fast = exact_kernel(X, Y_, arch, kind)
-        full = exact_kernel(X, Y_, arch, kind, diagonal=False)
+        full = exact_kernel(X, Y_, arch, kind, banded=False)
         np.testing.assert_allclose(fast, full, rtol=1e-13)
-    assert not Serial(_ARCHS["avgpool_valid"], X.shape[1:]).diagonal
-    assert not Serial(_ARCHS["gap"], X.shape[1:]).diagonal
+    assert Serial(_ARCHS["conv_valid"], X.shape[1:]).band == (0, 0)
+    assert Serial(_ARCHS["avgpool_valid"], X.shape[1:]).band == (1, 1)
+    assert Serial(_ARCHS["avgpool_same_stride"], X.shape[1:]).band == (2, 2)
+    assert Serial(_ARCHS["gap"], X.shape[1:]).band is None
+    assert Serial([AvgPool(8), Flatten()], (8, 8, 1)).band is None  # no saving
 
 
 def test_identical_images_get_the_exact_self_value():

@@ -47,10 +47,12 @@ class PairState:
 
     Attributes
     ----------
-    sigma : ndarray of shape (B, H, H, W, W), or (B, H, 1, W, 1) when ``diagonal``
+    sigma : ndarray of shape (B, H, H, W, W), or (B, H, 2 b_h + 1, W, 2 b_w + 1) if banded
         NNGP covariance :math:`\\Sigma_{pq}` laid out as (pair, row of p, row of q,
         column of p, column of q), so that window operations act on one pair of axes at a
-        time. With ``diagonal``, only the same-position entries :math:`\\Sigma_{pp}`.
+        time. In the banded layout (``band = (b_h, b_w)``) the second and fourth axes are
+        the offsets :math:`q - p` from :math:`-b` to :math:`b` instead of the rows and
+        columns of :math:`q`; entries whose :math:`q` falls outside the map are zero.
     theta : ndarray of the same shape, or None
         NTK :math:`\\Theta_{pq}`; ``None`` stands for an all-zero NTK (the input layer) or,
         when ``ntk`` is False, for an NTK that is not tracked.
@@ -67,20 +69,23 @@ class PairState:
     self_pair : ndarray of shape (B,), bool
         Pairs whose two inputs are the same image: their position-diagonal correlations
         are exactly 1, which a nonlinearity uses instead of a rounded quotient.
-    diagonal : bool
-        Only the same-position pairs :math:`(p, p)` are stored. Convolutions, dense layers
-        and nonlinearities map same-position pairs to same-position pairs (a convolution
-        shifts both positions by the same offset), so a network that flattens before any
-        pooling only ever needs them: the cost per image pair drops from
-        :math:`O((HW)^2)` to :math:`O(HW)`.
+    band : tuple (b_h, b_w), or None
+        Banded layout: only position pairs with :math:`|q - p| \\le b` per axis are
+        stored. Convolutions, dense layers and nonlinearities keep the offset
+        :math:`q - p` of every pair (a convolution shifts both positions by the same
+        amount), an average pooling of window ``k`` and stride ``s`` turns offsets up to
+        :math:`s b + k - 1` into offsets up to :math:`b`, and a Flatten only reads the
+        offset 0. A network that flattens without a global average pooling therefore
+        needs only a band, which costs :math:`O(HW (2b+1)^2)` per image pair instead of
+        :math:`O((HW)^2)` (``b = 0`` when nothing pools before the Flatten).
     """
 
     __slots__ = ("sigma", "theta", "ntk", "norms_x", "norms_y", "bias_scale", "self_pair",
-                 "diagonal")
+                 "band")
 
     def __init__(self, sigma, theta=None, *, ntk=True, norms_x=None, norms_y=None,
-                 bias_scale=None, self_pair=None, diagonal=False):
-        self.diagonal = bool(diagonal)
+                 bias_scale=None, self_pair=None, band=None):
+        self.band = None if band is None else (int(band[0]), int(band[1]))
         self.sigma = sigma
         self.theta = theta
         self.ntk = bool(ntk)
@@ -109,14 +114,32 @@ class PairState:
         """(H, W) of the current map."""
         return self.sigma.shape[1], self.sigma.shape[3]
 
+    def bias_term(self, bias, out):
+        """:math:`\\beta^2` on every stored pair of a layer output ``out`` of this state.
 
-def position_diagonal(A, diagonal=False):
-    """``A[b, i, i, j, j]`` of a (B, H, H, W, W) pair array: shape (B, H, W), a copy.
+        In the banded layout, zero for the offsets whose partner leaves the map.
+        """
+        term = bias**2 * self.bias_scale
+        if self.band is not None:
+            term = term * band_mask(out.shape[1], self.band[0], out.shape[3], self.band[1])
+        return term
 
-    With ``diagonal``, ``A`` has shape (B, H, 1, W, 1) and holds the diagonal already.
-    """
-    if diagonal:
-        return A[:, :, 0, :, 0].copy()
+
+def band_mask(height, band_h, width, band_w):
+    """(1, H, 2 b_h + 1, W, 2 b_w + 1) float mask: 1 where ``q = p + offset`` is in the map."""
+    def axis(n, b):
+        offsets = np.arange(-b, b + 1)
+        q = np.arange(n)[:, None] + offsets[None, :]
+        return (q >= 0) & (q < n)
+
+    mask = axis(height, band_h)[:, :, None, None] & axis(width, band_w)[None, None, :, :]
+    return mask[None].astype(np.float64)
+
+
+def position_diagonal(A, band=None):
+    """Same-position entries ``Sigma_pp`` of a pair array: shape (B, H, W), a copy."""
+    if band is not None:
+        return A[:, :, band[0], :, band[1]].copy()
     return np.einsum("biijj->bij", A).copy()
 
 
@@ -197,6 +220,14 @@ class Layer:
     def kernel(self, state):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def band_in(self, band_out):
+        """Offsets ``q - p`` of the input pairs needed for output offsets up to ``band_out``.
+
+        ``None`` means every pair. The default (dense layers, convolutions, ReLU) keeps the
+        offsets.
+        """
+        return band_out
+
     def features(self, *args, **kwargs):
         """Feature (sketch) rule of the layer: not implemented yet."""
         raise NotImplementedError(
@@ -213,4 +244,4 @@ def require_spatial(layer, shape):
 
 
 __all__ = ["Layer", "PairState", "Shape", "check_bias", "check_padding", "check_size_pair",
-           "position_diagonal", "require_spatial"]
+           "band_mask", "position_diagonal", "require_spatial"]

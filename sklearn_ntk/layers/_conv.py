@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 from ._base import Layer, Shape, check_bias, check_padding, check_size_pair, require_spatial
-from ._geometry import conv_axis_diagonal, conv_axis_pair, conv_output_size
+from ._base import band_mask
+from ._geometry import conv_axis_banded, conv_axis_pair, conv_output_size
 
 
 @dataclass(frozen=True)
@@ -65,20 +66,25 @@ class Conv(Layer):
                 "map before it: use a smaller filter_size or padding='same'.")
         return Shape(h, w)
 
-    def _window(self, A, diagonal):
+    def _window(self, A, band):
         fh, fw = self.filter_shape
-        window = conv_axis_diagonal if diagonal else conv_axis_pair
-        out = window(A, 1, fh, self.padding)
-        out = window(out, 3, fw, self.padding)
+        if band is None:
+            out = conv_axis_pair(A, 1, fh, self.padding)
+            out = conv_axis_pair(out, 3, fw, self.padding)
+        else:
+            out = conv_axis_banded(A, 1, fh, self.padding)
+            out = conv_axis_banded(out, 3, fw, self.padding)
+            # a partner q + delta inside the input map can belong to a q outside the output
+            out *= band_mask(out.shape[1], band[0], out.shape[3], band[1])
         out *= 2.0 / (fh * fw)
         return out
 
     def kernel(self, state):
-        sigma = self._window(state.sigma, state.diagonal)
+        sigma = self._window(state.sigma, state.band)
         if self.bias:
-            sigma += self.bias**2 * state.bias_scale
+            sigma += state.bias_term(self.bias, sigma)
         theta = None
         if state.ntk:
             theta = sigma if state.theta is None else sigma + self._window(state.theta,
-                                                                           state.diagonal)
+                                                                           state.band)
         return state.replace(sigma=sigma, theta=theta)

@@ -48,7 +48,7 @@ class Dense(Layer):
     def kernel(self, state):
         sigma = 2.0 * state.sigma
         if self.bias:
-            sigma += self.bias**2 * state.bias_scale
+            sigma += state.bias_term(self.bias, sigma)
         theta = None
         if state.ntk:
             theta = sigma if state.theta is None else sigma + 2.0 * state.theta

@@ -30,10 +30,15 @@ class Flatten(Layer):
 
     def kernel(self, state):
         def diag_mean(A):
-            if state.diagonal:
-                return A.mean(axis=(1, 2, 3, 4), keepdims=True)
+            if state.band is not None:
+                bh, bw = state.band
+                return A[:, :, bh, :, bw].mean(axis=(1, 2)).reshape(-1, 1, 1, 1, 1)
             h, w = A.shape[1], A.shape[3]
             return (np.einsum("biijj->b", A) / (h * w)).reshape(-1, 1, 1, 1, 1)
 
         theta = None if state.theta is None else diag_mean(state.theta)
-        return state.replace(sigma=diag_mean(state.sigma), theta=theta, diagonal=False)
+        return state.replace(sigma=diag_mean(state.sigma), theta=theta, band=None)
+
+    def band_in(self, band_out):
+        """Only same-position pairs are read."""
+        return (0, 0)

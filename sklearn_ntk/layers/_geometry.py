@@ -77,11 +77,12 @@ def pool_axis(A, axis, window, stride, padding):
     return out
 
 
-def conv_axis_diagonal(A, axis, filter_size, padding):
-    """Same-position entries of :func:`conv_axis_pair`: ``out[o] = sum_d A[o + d]``.
+def conv_axis_banded(A, axis, filter_size, padding):
+    """:func:`conv_axis_pair` in the banded layout: ``out[o, d] = sum_delta A[o + delta, d]``.
 
-    ``A`` holds only the pairs ``(p, p)`` on ``axis`` (its partner axis ``axis + 1`` has
-    length 1); a convolution keeps the two positions' offset, so they stay such pairs.
+    ``axis`` is the position axis and ``axis + 1`` the offset axis ``d = q - p``: a
+    convolution moves both positions by the same ``delta``, so the offset is unchanged.
+    Entries whose partner ``o + d`` leaves the output map must be masked by the caller.
     """
     n_in = A.shape[axis]
     n_out, pairs = window_slices(n_in, filter_size, padding)
@@ -91,4 +92,36 @@ def conv_axis_diagonal(A, axis, filter_size, padding):
     lead = (slice(None),) * axis
     for o, i in pairs:
         out[lead + (o,)] += A[lead + (i,)]
+    return out
+
+
+def pool_axis_banded(A, axis, window, stride, padding, band_out):
+    """:func:`pool_axis` on both positions of a pair, banded layout.
+
+    With input offsets ``d = q - p`` up to ``b_in = s b_out + k - 1`` and output offsets
+    ``e`` up to ``b_out``: ``out[a, e] = (1/k^2) sum_{i, j} A[s a + i - pad, s e + j - i]``
+    (``i`` runs over the window of ``a``, ``j`` over that of ``a + e``). Entries whose
+    partner leaves the output map must be masked by the caller.
+    """
+    n_in, d_in = A.shape[axis], A.shape[axis + 1]
+    if d_in != 2 * (stride * band_out + window - 1) + 1:
+        raise ValueError("internal error: pooling band does not match its input band")
+    n_out, pad = pool_geometry(n_in, window, stride, padding)
+    d_out = 2 * band_out + 1
+    shape = list(A.shape)
+    shape[axis], shape[axis + 1] = n_out, d_out
+    out = np.zeros(shape)
+    lead = (slice(None),) * axis
+    for i in range(window):
+        q0 = max(0, math.ceil((pad - i) / stride))
+        q1 = min(n_out - 1, (n_in - 1 - i + pad) // stride)
+        if q1 < q0:
+            continue
+        start = stride * q0 + i - pad
+        rows = slice(start, start + stride * (q1 - q0) + 1, stride)
+        for j in range(window):
+            first = j - i + window - 1
+            offsets = slice(first, first + stride * (d_out - 1) + 1, stride)
+            out[lead + (slice(q0, q1 + 1), slice(None))] += A[lead + (rows, offsets)]
+    out *= 1.0 / window**2
     return out

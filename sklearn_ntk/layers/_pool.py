@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from ._base import Layer, Shape, check_padding, check_size_pair, require_spatial
-from ._geometry import pool_axis, pool_geometry
+from ._base import Layer, Shape, band_mask, check_padding, check_size_pair, require_spatial
+from ._geometry import pool_axis, pool_axis_banded, pool_geometry
 
 
 @dataclass(frozen=True)
@@ -72,18 +72,36 @@ class AvgPool(Layer):
         w = pool_geometry(shape.width, kw, sw, self.padding)[0]
         return Shape(h, w)
 
-    def _pool(self, A):
+    def band_in(self, band_out):
+        """Offsets up to ``s b + k - 1`` pool into offsets up to ``b``."""
+        if band_out is None:
+            return None
         (kh, kw), (sh, sw) = self.window_shape, self.strides
-        for axis in (1, 2):
-            A = pool_axis(A, axis, kh, sh, self.padding)
-        for axis in (3, 4):
-            A = pool_axis(A, axis, kw, sw, self.padding)
+        return sh * band_out[0] + kh - 1, sw * band_out[1] + kw - 1
+
+    def _band_out(self, band):
+        (kh, kw), (sh, sw) = self.window_shape, self.strides
+        return (band[0] - kh + 1) // sh, (band[1] - kw + 1) // sw
+
+    def _pool(self, A, band):
+        (kh, kw), (sh, sw) = self.window_shape, self.strides
+        if band is None:
+            for axis in (1, 2):
+                A = pool_axis(A, axis, kh, sh, self.padding)
+            for axis in (3, 4):
+                A = pool_axis(A, axis, kw, sw, self.padding)
+            return A
+        bh, bw = self._band_out(band)
+        A = pool_axis_banded(A, 1, kh, sh, self.padding, bh)
+        A = pool_axis_banded(A, 3, kw, sw, self.padding, bw)
+        A *= band_mask(A.shape[1], bh, A.shape[3], bw)
         return A
 
     def kernel(self, state):
-        _require_all_pairs(self, state)
-        theta = None if state.theta is None else self._pool(state.theta)
-        return state.replace(sigma=self._pool(state.sigma), theta=theta)
+        theta = None if state.theta is None else self._pool(state.theta, state.band)
+        band = None if state.band is None else self._band_out(state.band)
+        return state.replace(sigma=self._pool(state.sigma, state.band), theta=theta,
+                             band=band)
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,10 @@ class GlobalAvgPool(Layer):
         require_spatial(self, shape)
         return Shape(1, 1, flat=True)
 
+    def band_in(self, band_out):
+        """Every position pair is read."""
+        return None
+
     def kernel(self, state):
         _require_all_pairs(self, state)
 
@@ -116,6 +138,5 @@ class GlobalAvgPool(Layer):
 
 
 def _require_all_pairs(layer, state):
-    if state.diagonal:
-        raise ValueError(f"{layer!r} mixes positions: it needs every position pair, not only "
-                         "the same-position ones.")
+    if state.band is not None:
+        raise ValueError(f"{layer!r} needs every position pair, not a band of them.")

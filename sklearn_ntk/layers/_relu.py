@@ -32,6 +32,17 @@ def _root_and_inverse(norm):
     return root, inv
 
 
+def _banded_partner(norms, band):
+    """``out[b, i, dh, j, dw] = norms[b, i + dh - b_h, j + dw - b_w]``, zero outside."""
+    bh, bw = band
+    n_pairs, height, width = norms.shape
+    padded = np.zeros((n_pairs, height + 2 * bh, width + 2 * bw))
+    padded[:, bh:bh + height, bw:bw + width] = norms
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * bh + 1, 2 * bw + 1),
+                                                       axis=(1, 2))
+    return windows.transpose(0, 1, 3, 2, 4)
+
+
 @dataclass(frozen=True)
 class ReLU(Layer):
     r"""Rectified linear unit :math:`\phi(z) = \max(z, 0)`, applied position-wise.
@@ -69,8 +80,8 @@ class ReLU(Layer):
         if state.norms_x is None or state.norms_y is None:
             raise ValueError("ReLU.kernel needs the position variances norms_x, norms_y.")
         nx = state.norms_x[:, :, None, :, None]
-        if state.diagonal:  # same-position pairs only: (B, H, 1, W, 1)
-            ny = state.norms_y[:, :, None, :, None]
+        if state.band is not None:
+            ny = _banded_partner(state.norms_y, state.band)
         else:
             ny = state.norms_y[:, None, :, None, :]
         root_x, inv_x = _root_and_inverse(nx)
@@ -78,8 +89,9 @@ class ReLU(Layer):
         rho = state.sigma * inv_x
         rho *= inv_y
         same = np.flatnonzero(state.self_pair)
-        if same.size and state.diagonal:
-            rho[same] = nx[same] > 0
+        if same.size and state.band is not None:
+            bh, bw = state.band
+            rho[same, :, bh, :, bw] = nx[same, :, 0, :, 0] > 0
         elif same.size:
             h, w = state.spatial_shape
             rows = np.arange(h)[None, :, None]

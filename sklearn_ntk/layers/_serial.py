@@ -11,10 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ._base import Layer, PairState, Shape, position_diagonal
-from ._conv import Conv
 from ._dense import Dense
-from ._flatten import Flatten
-from ._relu import ReLU
 
 # Preferred number of float64 entries of one (B, H, H, W, W) pair array of a block (1 MiB):
 # big enough that NumPy's per-call overhead is negligible, small enough to stay in cache.
@@ -41,9 +38,10 @@ class Serial:
         Geometry before each layer of ``body`` and, last, before the readout.
     has_bias : bool
         Whether any layer (readout included) has a bias.
-    diagonal : bool
-        Whether same-position pairs suffice: only convolutions, dense layers and ReLUs come
-        before the first Flatten (see :class:`PairState`).
+    band : tuple (b_h, b_w) or None
+        The band of position-pair offsets the input state needs (see :class:`PairState`),
+        or None when every pair is needed (a global average pooling) or when a band would
+        not be smaller than all pairs.
     """
 
     def __init__(self, layers, image_shape):
@@ -64,13 +62,13 @@ class Serial:
                 "before the readout; end it with Flatten() or GlobalAvgPool() (or pool the "
                 "map down to 1x1).")
         self.has_bias = any(layer.has_bias for layer in self.body + (self.readout,))
-        self.diagonal = False
-        for layer in self.body:
-            if isinstance(layer, Flatten):
-                self.diagonal = True
-                break
-            if not isinstance(layer, (Conv, Dense, ReLU)):
-                break
+        band = (0, 0)  # the readout sees one position
+        for layer in reversed(self.body):
+            band = layer.band_in(band)
+        height, width = self.image_shape[:2]
+        if band is not None and (2 * band[0] + 1) * (2 * band[1] + 1) >= height * width:
+            band = None
+        self.band = band
 
     @property
     def norm_layers(self):
@@ -95,7 +93,7 @@ class Serial:
         for i, layer in enumerate(self.body):
             if layer.needs_norms:
                 if norms_x is None:
-                    nx = ny = recorded[i] = position_diagonal(state.sigma, state.diagonal)
+                    nx = ny = recorded[i] = position_diagonal(state.sigma, state.band)
                 else:
                     nx, ny = norms_x[i], norms_y[i]
                 state = state.replace(norms_x=nx, norms_y=ny)
@@ -129,15 +127,24 @@ def _available_cores():
         return max(1, os.cpu_count() or 1)
 
 
-def _input_covariance(ux, uy, diagonal=False):
+def _input_covariance(ux, uy, band=None):
     r"""Input state :math:`\Sigma_{pq} = \langle x_p, y_q\rangle / C` as (B, H, H, W, W).
 
-    With ``diagonal``, only :math:`\Sigma_{pp}`, as (B, H, 1, W, 1).
+    With ``band = (b_h, b_w)``, only the offsets :math:`|q - p| \le b`, as
+    (B, H, 2 b_h + 1, W, 2 b_w + 1) (zero where :math:`q` leaves the map).
     """
     n_pairs, height, width, channels = ux.shape
-    if diagonal:
-        gram = np.einsum("bijc,bijc->bij", ux, uy) * (1.0 / channels)
-        return gram[:, :, None, :, None]
+    if band is not None:
+        bh, bw = band
+        padded = np.zeros((n_pairs, height + 2 * bh, width + 2 * bw, channels))
+        padded[:, bh:bh + height, bw:bw + width] = uy
+        out = np.empty((n_pairs, height, 2 * bh + 1, width, 2 * bw + 1))
+        for dh in range(2 * bh + 1):
+            for dw in range(2 * bw + 1):
+                out[:, :, dh, :, dw] = np.einsum(
+                    "bijc,bijc->bij", ux, padded[:, dh:dh + height, dw:dw + width])
+        out *= 1.0 / channels
+        return out
     gram = np.matmul(ux.reshape(n_pairs, height * width, channels),
                      uy.reshape(n_pairs, height * width, channels).transpose(0, 2, 1))
     gram = gram.reshape(n_pairs, height, width, height, width).transpose(0, 1, 3, 2, 4)
@@ -160,7 +167,7 @@ def _scale_exponents(images, keep_large_only):
 
 
 def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_threads=None,
-                 diagonal=None):
+                 banded=None):
     r"""Exact NTK or NNGP of a layer list between two NHWC image batches.
 
     Parameters
@@ -174,9 +181,10 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
         Pairs evaluated together (``None``: about 1 MiB per pair array).
     n_threads : int, default=None
         Worker threads over blocks (``None``: the available cores).
-    diagonal : bool, default=None
-        Keep only same-position pairs (see :class:`PairState`); ``None``: whenever the
-        architecture allows it. ``False`` forces all pairs (for testing).
+    banded : bool, default=None
+        Keep only the band of position pairs the architecture needs (see
+        :class:`PairState`); ``None``: whenever that saves work. ``False`` forces all pairs
+        (for testing).
 
     Returns
     -------
@@ -198,7 +206,7 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
     ``(X, Y)`` takes that value.
     """
     net = Serial(layers, images_x.shape[1:])
-    diagonal = net.diagonal if diagonal is None else bool(diagonal) and net.diagonal
+    band = net.band if banded is None or banded else None
     ntk = kind == "ntk"
     symmetric = images_y is None
     n_x = images_x.shape[0]
@@ -212,7 +220,8 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
     n_y = sy.shape[0]
     height, width = images_x.shape[1:3]
     if batch_size is None:
-        pair_entries = height * width if diagonal else (height * width) ** 2
+        pair_entries = (height * width if band is None
+                        else (2 * band[0] + 1) * (2 * band[1] + 1)) * height * width
         batch_size = max(1, _TARGET_BLOCK_ENTRIES // pair_entries)
     if n_threads is None:
         n_threads = _available_cores()
@@ -229,9 +238,9 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
 
         def block(sl):
             u = images[sl]
-            state = PairState(_input_covariance(u, u, diagonal), ntk=ntk,
+            state = PairState(_input_covariance(u, u, band), ntk=ntk,
                               bias_scale=bias_scale(exps[sl], exps[sl]),
-                              self_pair=np.ones(u.shape[0], dtype=bool), diagonal=diagonal)
+                              self_pair=np.ones(u.shape[0], dtype=bool), band=band)
             nngp, ntk_val, recorded = net.run(state)
             diag[sl] = ntk_val if ntk else nngp
             for i, value in recorded.items():
@@ -252,8 +261,8 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
 
     def cross_block(sl):
         bi, bj = ii[sl], jj[sl]
-        state = PairState(_input_covariance(sx[bi], sy[bj], diagonal), ntk=ntk,
-                          bias_scale=bias_scale(ex[bi], ey[bj]), diagonal=diagonal)
+        state = PairState(_input_covariance(sx[bi], sy[bj], band), ntk=ntk,
+                          bias_scale=bias_scale(ex[bi], ey[bj]), band=band)
         nngp, ntk_val, _ = net.run(state, {i: v[bi] for i, v in norms_x.items()},
                                    {i: v[bj] for i, v in norms_y.items()})
         values[sl] = ntk_val if ntk else nngp
