@@ -278,6 +278,15 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
     -------
     K : ndarray of shape (n_samples_X, n_samples_Y), float64
 
+    Notes
+    -----
+    Cost per image pair and layer: :math:`O((HW)^2)` (every pair of positions, at each
+    layer's resolution) when the network has a global average pooling. A network that
+    flattens instead only needs the pairs of positions whose offset stays within the
+    pooling windows still ahead, :math:`|q - p| \le b`, and costs
+    :math:`O(HW\,(2b+1)^2)`; :math:`b = 0` (same positions only) when nothing pools
+    before the Flatten.
+
     References
     ----------
     Arora, Du, Hu, Li, Salakhutdinov & Wang, *On Exact Computation with an Infinitely Wide
