@@ -14,7 +14,7 @@ from sklearn import config_context
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.kernel_ridge import KernelRidge
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ntk import CNTKSketch, CNTKSketchClassifier, CNTKSketchRegressor, cntk_kernel
@@ -229,16 +229,68 @@ def test_zero_images_give_zero_features_without_nan(rng):
     assert np.linalg.norm(Z[2]) > 0
 
 
+def _pooled(sketch, X):
+    """The pooled vectors that the final projection of ``sketch`` compresses."""
+    original = sketch._output
+    try:
+        sketch._output = lambda xp, state, params: state
+        return sketch.transform(X)
+    finally:
+        sketch._output = original
+
+
+def _mean_and_se(draws):
+    draws = np.asarray(draws)
+    return draws.mean(axis=0), draws.std(axis=0, ddof=1) / np.sqrt(len(draws))
+
+
 @pytest.mark.parametrize("n_components", [1, 2, 7])
-@pytest.mark.slow
-def test_tiny_n_components_is_unbiased(n_components, rng):
-    """Every width >= 1 gives an unbiased estimate of the kernel (mean over draws)."""
+def test_tiny_n_components_final_projection_is_unbiased(n_components, rng):
+    """The final SRHT (+ lone Rademacher column) is unbiased for the pooled inner products at
+    every width >= 1: over independent draws of the projection, the mean of Z Z^T - P P^T is
+    within 5 standard errors of 0, and the standard errors are at most 1% of the kernel, so a
+    bias of 5% would fail the test."""
+    from sklearn_ntk.cntk_sketch import _Params
+
     X = rng.standard_normal((3, 4 * 4))
-    K = cntk_kernel(X, depth=1, image_shape=(4, 4))
-    mean = np.mean([Z @ Z.T for Z in (
-        CNTKSketch(n_components, image_shape=(4, 4), random_state=s).fit_transform(X)
-        for s in range(400))], axis=0)
-    assert np.linalg.norm(mean - K) / np.linalg.norm(K) <= 0.15
+    sketch = CNTKSketch(n_components, image_shape=(4, 4), random_state=0).fit(X)
+    P = _pooled(sketch, X)
+    target = P @ P.T
+    params = _Params(np, P.dtype, None)
+    draws = []
+    for seed in range(20000):
+        sketch._draw_output(np.random.RandomState(seed), sketch._n_pooled)
+        Z = sketch._output(np, P, params)
+        draws.append(Z @ Z.T - target)
+    mean, se = _mean_and_se(draws)
+    assert np.max(se) <= 0.01 * np.abs(target).max(), "too few draws to see a bias"
+    np.testing.assert_array_less(np.abs(mean), 5 * se + 1e-12)
+
+
+@pytest.mark.slow
+def test_ratio_estimator_bias_shrinks_with_sketch_dim(rng):
+    """Rescaling blocks to their exact norms is a ratio estimator: biased for the polynomial
+    kernel at a tiny ``sketch_dim``, with a bias that shrinks as ``sketch_dim`` grows.
+
+    The target is the exact depth-1 polynomial kernel of the patches; bias and its standard
+    error come from the mean over independent draws.
+    """
+    shape = (4, 4, 1)
+    X = rng.standard_normal((3, 16))
+    results = {}
+    for sketch_dim in (2, 64):
+        sketch = CNTKSketch(256, image_shape=shape, sketch_dim=sketch_dim, random_state=0)
+        K = _patch_polynomial_kernel(X, shape, np.asarray(sketch.fit(X).coef_)[0, 1])
+        draws = [(lambda Z: Z @ Z.T)(sketch.set_params(random_state=s).fit_transform(X))
+                 for s in range(300)]
+        mean, se = _mean_and_se(draws)
+        norm = np.linalg.norm(K)
+        results[sketch_dim] = (np.linalg.norm(mean - K) / norm, np.linalg.norm(se) / norm)
+    bias_small, se_small = results[2]
+    bias_wide, se_wide = results[64]
+    assert bias_small > 5 * se_small, results  # the bias is real at sketch_dim 2 ...
+    # ... and clearly smaller at sketch_dim 64
+    assert bias_small - bias_wide > 5 * np.hypot(se_small, se_wide), results
 
 
 # --------------------------------------------------------------------- input validation
@@ -307,8 +359,15 @@ def test_grid_search_over_depth_and_alpha_on_digits():
     search = GridSearchCV(
         CNTKSketchClassifier(n_components=512, image_shape=(8, 8), random_state=0),
         {"depth": [1, 2], "alpha": [1e-3, 1.0]}, cv=3).fit(X, y)
-    assert search.best_params_["depth"] in (1, 2)
-    assert search.cv_results_["mean_test_score"].shape == (4,)
+    scores = dict(zip(map(repr, search.cv_results_["params"]),
+                      search.cv_results_["mean_test_score"]))
+    # the depth reaches the model: at equal alpha the two depths score differently
+    assert scores[repr({"alpha": 1.0, "depth": 1})] != scores[repr({"alpha": 1.0, "depth": 2})]
+    # the search's score of the winner is what a plain cross-validation of it gives
+    best = CNTKSketchClassifier(n_components=512, image_shape=(8, 8), random_state=0,
+                                **search.best_params_)
+    assert search.best_score_ == pytest.approx(cross_val_score(best, X, y, cv=3).mean(),
+                                               abs=1e-12)
     assert search.best_score_ > 0.85
     assert search.best_estimator_.feature_map_.depth == search.best_params_["depth"]
 

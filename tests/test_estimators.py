@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -70,8 +70,13 @@ def test_grid_search_in_pipeline(rng):
     grid = GridSearchCV(pipe, {"ntk__n_components": [64, 256], "ntk__depth": [1, 2],
                                "ntk__alpha": [0.1, 1.0]}, cv=3)
     grid.fit(X_train, y_train)
-    assert len(grid.cv_results_["params"]) == 8
-    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    scores = grid.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    # every parameter reaches the model: no two candidates score the same
+    assert len(np.unique(np.round(scores, 12))) == len(scores)
+    # the search's score of the winner is what a plain cross-validation of it gives
+    assert grid.best_score_ == pytest.approx(cross_val_score(
+        clone(pipe).set_params(**grid.best_params_), X_train, y_train, cv=3).mean(), abs=1e-12)
     assert grid.best_score_ == np.max(grid.cv_results_["mean_test_score"])
     assert grid.best_score_ > 0.5
     best = grid.best_estimator_.named_steps["ntk"]
