@@ -5,7 +5,6 @@ average pooling network costs O(n_x n_y (HW)^2 f L) time; a general layer list c
 the same per layer at each layer's resolution. Meant for small data sets only.
 """
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,7 +21,7 @@ from ._images import (
 from ._validation import check_int, check_kind
 from .layers import Conv, Dense, GlobalAvgPool, ReLU
 from .layers._relu import relu_kernels as _relu_kernels
-from .layers._serial import _scale_exponents, check_layers, exact_kernel
+from .layers._serial import _available_cores, _scale_exponents, check_layers, exact_kernel
 from .layers.presets import preset
 
 # Preferred size of one (B, P, P) work array. Small enough that a block's arrays mostly stay
@@ -445,14 +444,6 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
     if symmetric:
         K[jj, ii] = values
     return np.ldexp(K, (ex[:, None] + ey[None, :]).astype(np.int32))
-
-
-def _available_cores():
-    """CPU cores this process may use (the affinity mask on Linux)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _to_images(A, image_shape, name):

@@ -198,14 +198,19 @@ class Layer:
     ``kernel(state) -> PairState``
         the exact rule on position-pair covariances (a new state; the input is not modified).
 
+    ``band_in(band_out) -> band``
+        the offsets ``q - p`` of the input pairs the layer reads, given those it must
+        produce (``None``: all pairs); the default keeps them.
+
     Class attributes: ``needs_norms`` (the layer reads the position diagonals of the state,
     as a nonlinearity does) and ``has_bias``.
 
     Notes
     -----
-    Feature (sketch) rule: :meth:`features` is the hook for the randomised counterpart of :meth:`kernel`: a map of
-    per-position NNGP / NTK features whose inner products estimate the same covariances. It
-    is not implemented yet and raises NotImplementedError.
+    Feature (sketch) rule: :meth:`features` is the hook for the randomised counterpart of
+    :meth:`kernel`, a map of per-position NNGP / NTK features whose inner products estimate
+    the same covariances (drawing its random parameters from the input geometry). It is not
+    implemented yet and raises NotImplementedError.
     """
 
     needs_norms = False

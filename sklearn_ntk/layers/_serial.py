@@ -121,6 +121,7 @@ def check_layers(layers):
 
 
 def _available_cores():
+    """CPU cores this process may use (the affinity mask on Linux)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
