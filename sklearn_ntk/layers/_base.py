@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import check_nonnegative_float
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -182,10 +184,7 @@ def check_bias(bias):
         return 0.0
     if isinstance(bias, (bool, np.bool_)) or not isinstance(bias, numbers.Real):
         raise TypeError(f"bias must be a non-negative real number, got {bias!r}.")
-    value = float(bias)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"bias must be a finite non-negative real number, got {bias!r}.")
-    return value
+    return check_nonnegative_float(bias, "bias")
 
 
 class Layer:

@@ -58,23 +58,30 @@ def pool_axis(A, axis, window, stride, padding):
     Padded (outside) positions count as zeros in the average: the divisor is always the
     window size ``k``.
     """
-    n_in = A.shape[axis]
-    n_out, pad = pool_geometry(n_in, window, stride, padding)
+    n_out, windows = _pool_slices(A.shape[axis], window, stride, padding)
     shape = list(A.shape)
     shape[axis] = n_out
     out = np.zeros(shape)
     lead = (slice(None),) * axis
-    for a in range(window):
-        # output indices q with 0 <= s q + a - pad <= n_in - 1
-        q0 = max(0, math.ceil((pad - a) / stride))
-        q1 = min(n_out - 1, (n_in - 1 - a + pad) // stride)
-        if q1 < q0:
-            continue
-        start = stride * q0 + a - pad
-        stop = start + stride * (q1 - q0) + 1
-        out[lead + (slice(q0, q1 + 1),)] += A[lead + (slice(start, stop, stride),)]
+    for _, out_sl, in_sl in windows:
+        out[lead + (out_sl,)] += A[lead + (in_sl,)]
     out *= 1.0 / window
     return out
+
+
+def _pool_slices(n_in, window, stride, padding):
+    """``(n_out, [(a, out_slice, in_slice), ...])``: for each window element ``a``, the
+    outputs ``q`` whose input ``s q + a - pad`` lies in the map, and those inputs."""
+    n_out, pad = pool_geometry(n_in, window, stride, padding)
+    slices = []
+    for a in range(window):
+        q0 = max(0, math.ceil((pad - a) / stride))
+        q1 = min(n_out - 1, (n_in - 1 - a + pad) // stride)
+        if q1 >= q0:
+            start = stride * q0 + a - pad
+            slices.append((a, slice(q0, q1 + 1),
+                           slice(start, start + stride * (q1 - q0) + 1, stride)))
+    return n_out, slices
 
 
 def conv_axis_banded(A, axis, filter_size, padding):
@@ -106,22 +113,16 @@ def pool_axis_banded(A, axis, window, stride, padding, band_out):
     n_in, d_in = A.shape[axis], A.shape[axis + 1]
     if d_in != 2 * (stride * band_out + window - 1) + 1:
         raise ValueError("internal error: pooling band does not match its input band")
-    n_out, pad = pool_geometry(n_in, window, stride, padding)
+    n_out, windows = _pool_slices(n_in, window, stride, padding)
     d_out = 2 * band_out + 1
     shape = list(A.shape)
     shape[axis], shape[axis + 1] = n_out, d_out
     out = np.zeros(shape)
     lead = (slice(None),) * axis
-    for i in range(window):
-        q0 = max(0, math.ceil((pad - i) / stride))
-        q1 = min(n_out - 1, (n_in - 1 - i + pad) // stride)
-        if q1 < q0:
-            continue
-        start = stride * q0 + i - pad
-        rows = slice(start, start + stride * (q1 - q0) + 1, stride)
+    for i, out_sl, rows in windows:
         for j in range(window):
             first = j - i + window - 1
             offsets = slice(first, first + stride * (d_out - 1) + 1, stride)
-            out[lead + (slice(q0, q1 + 1), slice(None))] += A[lead + (rows, offsets)]
+            out[lead + (out_sl, slice(None))] += A[lead + (rows, offsets)]
     out *= 1.0 / window**2
     return out
