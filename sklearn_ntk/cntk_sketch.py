@@ -627,7 +627,8 @@ class CNTKSketch(BaseFeatureMap):
         Seeds every random draw (made in ``fit``, on the host).
     max_memory : int, default=None
         Bytes of intermediate arrays per transform batch; ``None`` means 256 MiB, or
-        scikit-learn's ``working_memory`` when that is smaller. Results do not depend on it.
+        scikit-learn's ``working_memory`` when that is smaller. ``transform`` writes the
+        batches into one preallocated output, so it holds at most the output plus this. Results do not depend on it.
 
     Attributes
     ----------
@@ -881,8 +882,13 @@ _COMMON_DOC = r"""
     random_state : int, RandomState instance or None, default=None
         Seeds the feature map.
     max_memory : int, default=None
-        Bytes of intermediates per featurisation batch (``None``: 256 MiB, or
-        ``working_memory`` when smaller).
+        Memory budget in bytes (``None``: 256 MiB, or scikit-learn's ``working_memory`` when
+        smaller). ``predict``, ``decision_function`` and ``score`` featurise and multiply in
+        batches and hold at most this much beyond their input and result. ``fit`` holds at
+        most 1.5 times it (the feature map's intermediates plus a batch of features) plus
+        the ridge state, three ``n_components`` x ``n_components`` float64 matrices
+        (``24 * n_components**2`` bytes); a model whose ridge state cannot fit in this
+        machine's memory is refused before any work. Results do not depend on it.
 """
 
 _REFERENCES = """

@@ -115,8 +115,9 @@ class _BaseFeatureRidge(BaseEstimator):
         Each batch's features (plus their float64 copy) fit in the budget, and the feature
         map computes them in transform batches whose intermediates fit in it too; the batch
         statistics are merged exactly and in place, so the whole feature matrix is never
-        held at once. Peak memory: ``max_memory`` plus :func:`ridge_memory_bytes` (two
-        m x m Gram matrices while accumulating, three while solving).
+        held at once. Peak memory: the map's intermediates (at most ``max_memory``), one
+        batch of features (at most half of it) and :func:`ridge_memory_bytes` (two m x m
+        Gram matrices while accumulating, three while solving).
         """
         xp, device = namespace_of(X)
         Y = self._targets(any_to_numpy(y))
@@ -584,8 +585,13 @@ _COMMON_DOC = """
     random_state : int, RandomState instance or None, default=None
         Seeds the feature map.
     max_memory : int, default=None
-        Bytes of intermediates per featurisation batch (``None``: 256 MiB, or
-        ``working_memory`` when smaller).
+        Memory budget in bytes (``None``: 256 MiB, or scikit-learn's ``working_memory`` when
+        smaller). ``predict``, ``decision_function`` and ``score`` featurise and multiply in
+        batches and hold at most this much beyond their input and result. ``fit`` holds at
+        most 1.5 times it (the feature map's intermediates plus a batch of features) plus
+        the ridge state, three ``n_components`` x ``n_components`` float64 matrices
+        (``24 * n_components**2`` bytes); a model whose ridge state cannot fit in this
+        machine's memory is refused before any work. Results do not depend on it.
 """
 
 

@@ -64,7 +64,8 @@ class NTKSketch(BaseFeatureMap):
         Seeds every random draw (made in ``fit``, on the host).
     max_memory : int, default=None
         Bytes of intermediate arrays per transform batch; ``None`` means 256 MiB, or
-        scikit-learn's ``working_memory`` when that is smaller.
+        scikit-learn's ``working_memory`` when that is smaller. ``transform`` writes the
+        batches into one preallocated output, so it holds at most the output plus this.
 
     Attributes
     ----------
@@ -271,7 +272,7 @@ class NTKRandomFeatures(BaseFeatureMap):
     random_state : int, RandomState instance or None, default=None
     max_memory : int, default=None
         Bytes of intermediates per transform batch (``None``: 256 MiB, or
-        ``working_memory`` when smaller).
+        ``working_memory`` when smaller); ``transform`` holds at most the output plus this.
 
     Attributes
     ----------
