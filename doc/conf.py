@@ -23,7 +23,25 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
+
+# Gallery of examples/ (sphinx-gallery): every examples/plot_*.py is run and its figures and
+# printed output are embedded. SKLEARN_NTK_DOC_PLOTS=0 builds the pages without running the
+# examples (no figures; used by the quick docs test).
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "plot_gallery": os.environ.get("SKLEARN_NTK_DOC_PLOTS", "1") not in ("0", "false", "False"),
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "abort_on_example_error": True,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "backreferences_dir": None,
+    "matplotlib_animations": False,
+}
 
 # API pages are generated from the docstrings into doc/generated/ (git-ignored).
 autosummary_generate = True
@@ -39,7 +57,8 @@ numpydoc_class_members_toctree = False
 nitpicky = False
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb",
+                    "auto_examples/*.py", "auto_examples/*.zip"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
