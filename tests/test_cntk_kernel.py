@@ -1,4 +1,4 @@
-"""Tests of the exact CNTK-GAP kernel (ALGORITHMS.md section 3) and the image helpers."""
+"""Tests of the exact CNTK-GAP kernel (doc/mathematics.rst) and the image helpers."""
 
 import math
 import warnings
@@ -29,7 +29,7 @@ def _rel_err(a, b):
 
 
 # --------------------------------------------------------------------------------------------
-# Independent pixel-by-pixel reference of ALGORITHMS.md section 3 (tiny images only).
+# Independent pixel-by-pixel reference of the CNTK recursion (doc/mathematics.rst; tiny images).
 # --------------------------------------------------------------------------------------------
 def _brute_offsets(f, padding):
     if padding == "same":  # window i - floor((f-1)/2) .. i + ceil((f-1)/2)

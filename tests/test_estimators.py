@@ -1,4 +1,4 @@
-"""Tests of the ridge estimators on NTK features (ALGORITHMS.md section 9).
+"""Tests of the ridge estimators on NTK features (doc/mathematics.rst, "Ridge regression").
 
 The ridge solution, its GCV scores and its handling of ``sample_weight`` are checked against
 independent computations (``sklearn.linear_model.Ridge`` on the transformed features, an

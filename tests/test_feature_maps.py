@@ -1,4 +1,4 @@
-"""Tests of the NTK feature maps NTKSketch and NTKRandomFeatures (ALGORITHMS.md sections 6-7).
+"""Tests of the NTK feature maps NTKSketch and NTKRandomFeatures (doc/mathematics.rst).
 
 The acceptance tests compare Z Z^T with the exact kernel of :func:`sklearn_ntk.ntk_kernel`
 (relative Frobenius error, mean over three seeds, fresh standard-normal data); the rest checks

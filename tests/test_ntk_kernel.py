@@ -1,4 +1,4 @@
-"""Tests of the exact fully-connected ReLU NTK/NNGP kernel (ALGORITHMS.md sections 1-2).
+"""Tests of the exact fully-connected ReLU NTK/NNGP kernel (doc/mathematics.rst).
 
 The conventions are pinned by an independent reference computed with neural-tangents (see
 ``tests/data/README.md``); the rest checks closed forms, an independent scalar
@@ -26,7 +26,7 @@ def rng(request):
 
 
 def _naive_kernel(x, y, depth, bias, kind):
-    """Scalar transcription of ALGORITHMS.md section 2 (independent of the package)."""
+    """Scalar transcription of the recursion (doc/mathematics.rst), independent of the package."""
     b2 = bias * bias
     s_xy, s_xx, s_yy = float(x @ y) + b2, float(x @ x) + b2, float(y @ y) + b2
     theta = s_xy

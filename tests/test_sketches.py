@@ -1,4 +1,4 @@
-"""Tests of the randomised sketches and the polynomial fits (ALGORITHMS.md sections 4-5).
+"""Tests of the randomised sketches and the polynomial fits (doc/mathematics.rst).
 
 Unbiasedness is checked statistically: the mean of many independent estimates must lie within
 a few standard errors of the exact value, and the standard error itself must be small enough
@@ -139,7 +139,7 @@ def test_tensor_srht_unbiased(complex_input, rng):
 
 
 def test_tensor_srht_with_unit_vector_is_signed_srht(rng):
-    """T(u, e1) = D2[0] * SRHT(u) with the left parameters (ALGORITHMS.md section 5)."""
+    """T(u, e1) = D2[0] * SRHT(u) with the left parameters (doc/mathematics.rst)."""
     n, m = 9, 13
     U = rng.standard_normal((4, n))
     e1 = np.zeros((1, 6))
