@@ -67,4 +67,5 @@ fig.tight_layout()
 plt.show()
 
 for title, K, K_sketch, name in rows:
-    print(f"{name}: relative Frobenius error {np.linalg.norm(K_sketch - K) / np.linalg.norm(K):.4f}")
+    error = np.linalg.norm(K_sketch - K) / np.linalg.norm(K)
+    print(f"{name}: relative Frobenius error {error:.4f}")

@@ -193,8 +193,6 @@ def _load_digits_split(seed):
 
 
 def _centred_one_hot(y, classes):
-    import numpy as np
-
     return (y[:, None] == classes[None, :]) - 1.0 / len(classes)
 
 
@@ -398,9 +396,11 @@ def demo(quick=False, depth=2, n_components=None, feature_map="random_features",
         slope, intercept = np.polyfit(ns, np.array([t for _, _, t in rows]), 1)
         grid = np.geomspace(n_ex, 10 * _TARGET_ROWS, 400)
         r = grid / n_ex
-        later = grid[t_kernel * r ** 2 + t_solve * r ** 3 + t_predict * r > intercept + slope * grid]
+        exact_model = t_kernel * r ** 2 + t_solve * r ** 3 + t_predict * r
+        later = grid[exact_model > intercept + slope * grid]
         if len(later):
-            _say(f"  Crossover (extrapolated): the sketch becomes faster near n = {later[0]:,.0f}.")
+            _say(f"  Crossover (extrapolated): the sketch becomes faster near "
+                 f"n = {later[0]:,.0f}.")
     results.update(exact_seconds_60k=exact_60k, sketch_seconds_60k=sketch_60k,
                    sketch_60k_measured=bool(measured_60k))
     _say(f"  At {_TARGET_ROWS:,} training rows:")
