@@ -116,6 +116,8 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "random_state": ["random_state"],
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
     }
+    # Whether ``fit`` needs the rows themselves (data-dependent maps) or only their width.
+    _fit_reads_data = False
 
     def fit(self, X, y=None):
         """Draw the random parameters of the feature map.

@@ -257,6 +257,54 @@ def solve_ridge(stats, alphas, *, fit_intercept=True):
     return RidgeSolution(coef, intercept, alpha, scores)
 
 
+def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
+    r"""The same solution as :func:`solve_ridge`, computed in the n x n sample space.
+
+    With fewer samples than features, :math:`K = Z_c Z_c^T = U \Lambda U^T` (n x n) has the
+    non-zero eigenvalues of :math:`G = Z_c^T Z_c`, and the eigenvectors of :math:`G` are
+    :math:`v_j = Z_c^T u_j / \sqrt{\lambda_j}`; so :math:`q_j = v_j^T Z_c^T Y_c =
+    \sqrt{\lambda_j}\, u_j^T Y_c`, which is all GCV needs, and
+    :math:`W = Z_c^T U (\Lambda + lpha)^{-1} U^T Y_c`. Cost :math:`O(n^2 m + n^3)` instead of
+    the :math:`O(m^3)` eigendecomposition of :math:`G`.
+
+    Parameters
+    ----------
+    stats : RidgeStatistics
+        Statistics of the same rows (for the means and ``n_samples``).
+    Zc, Yc : ndarray of shape (n, m) and (n, t)
+        Features and targets, centred by the weighted means when ``fit_intercept`` and
+        multiplied row-wise by the square roots of the sample weights.
+    alphas : sequence of float
+    fit_intercept : bool
+    """
+    for name in ("gram", "cross", "target_scatter"):
+        if not np.all(np.isfinite(getattr(stats, name))):
+            raise ValueError(
+                "The ridge statistics overflowed float64: the features (or y) are too large "
+                "in magnitude for their squares to be summed. Rescale X and y (for instance "
+                "with sklearn.preprocessing.StandardScaler) before fitting.")
+    alphas = np.asarray(alphas, dtype=np.float64)
+    eigvals, U = scipy.linalg.eigh(Zc @ Zc.T, check_finite=False)
+    eigvals, P = _cut_rank(eigvals, U.T @ Yc)
+    if alphas.size == 1:
+        best, scores = 0, np.empty(0)
+    else:
+        scores = _gcv_scores_dual(eigvals, P, alphas, stats.n_samples, fit_intercept)
+        if not np.any(np.isfinite(scores)):
+            raise ValueError(
+                f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
+                "alpha the effective degrees of freedom reach the number of samples. "
+                "Pass more samples, or a single alpha (alphas=None).")
+        best = int(np.argmin(scores))
+    alpha = float(alphas[best])
+    coef = Zc.T @ (U @ (P * _inverse_shifted(eigvals, alpha)[:, None]))
+    if fit_intercept:
+        intercept = stats.target_mean - stats.feature_mean @ coef
+    else:
+        intercept = np.zeros(Yc.shape[1])
+    return RidgeSolution(coef, intercept, alpha, scores)
+
+
 def _cut_rank(eigvals, Q):
     """Zero the eigenvalues at rounding level, and their projections ``q_j`` with them."""
     eigvals = np.maximum(eigvals, 0.0)
@@ -286,6 +334,29 @@ def _solve_one(G, B, alpha):
         eigvals, V = scipy.linalg.eigh(G, check_finite=False)
         eigvals, Q = _cut_rank(eigvals, V.T @ B)
         return V @ (Q * _inverse_shifted(eigvals, alpha)[:, None])
+
+
+def _gcv_scores_dual(eigvals, P, alphas, n_samples, fit_intercept):
+    r"""GCV scores from the n x n eigendecomposition, with residuals free of cancellation.
+
+    ``U`` is a complete basis of the sample space, so ``Y_c = U P`` and the residual is
+    :math:`Y_c - Z_c W = U\,\mathrm{diag}(lpha / (\lambda + lpha))\,P`:
+    :math:`\mathrm{RSS}(lpha) = \sum_j (lpha/(\lambda_j+lpha))^2 \|P_j\|^2` (at
+    :math:`lpha = 0`, the sum over the null space), a sum of non-negative terms instead of
+    the difference of two large numbers the primal formula takes.
+    """
+    scores = np.empty(alphas.size)
+    p2 = np.sum(P * P, axis=1)
+    positive = eigvals > 0
+    for k, alpha in enumerate(alphas):
+        inverse = _inverse_shifted(eigvals, alpha)
+        kept = alpha * inverse if alpha > 0 else (~positive).astype(np.float64)
+        rss = float(p2 @ (kept * kept))
+        df = float(np.sum(eigvals * inverse)) if alpha > 0 else float(np.sum(positive))
+        df += 1.0 if fit_intercept else 0.0
+        denom = (1.0 - df / n_samples) ** 2
+        scores[k] = np.inf if denom <= 0 or df >= n_samples else rss / n_samples / denom / P.shape[1]
+    return scores
 
 
 def _gcv_scores(eigvals, Q, target_ss, alphas, n_samples, fit_intercept):

@@ -19,8 +19,10 @@ from sklearn.utils.validation import (
 from ._backend import namespace_of, to_numpy
 from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch, validate_rows
 from ._dask import as_dask_array, is_dask_array, is_dask_collection, output_float_dtype
-from ._ridge import RidgeStatistics, ridge_memory_bytes, solve_ridge
+from ._backend import _is_numpy
+from ._ridge import RidgeStatistics, ridge_memory_bytes, solve_ridge, solve_ridge_dual
 from .feature_maps import NTKRandomFeatures, NTKSketch
+from .nystroem import NTKNystroem
 
 
 def any_to_numpy(array):
@@ -148,12 +150,46 @@ class _BaseFeatureRidge(BaseEstimator):
             f"the ridge statistics of {type(self).__name__}(n_components={m}) (three "
             f"{m} x {m} float64 matrices)")
 
-    def _solve(self, stats, X):
-        """Solve, then store every fitted array in the namespace/device of ``X``."""
+    def _dual_statistics(self, X, y, sample_weight):
+        """Statistics and the centred features of all rows, for the n x n (dual) solve.
+
+        Used by ``fit`` when there are fewer rows than features (then the features, n x m,
+        take less memory than the m x m Gram matrix the statistics hold anyway).
+        """
+        Y = self._targets(any_to_numpy(y))
+        w = _check_weights(sample_weight, X.shape[0])
+        Z = np.asarray(self.feature_map_.transform(X), dtype=np.float64)
+        stats = RidgeStatistics.from_chunk(Z if self.fit_intercept else Z.copy(), Y, w)
+        root_w = None if w is None else np.sqrt(w)[:, None]
+        if self.fit_intercept:  # from_chunk centred and weighted Z in place
+            Zc, Yc = Z, Y - stats.target_mean
+        else:
+            Zc, Yc = Z, Y.copy()
+            if root_w is not None:
+                Zc *= root_w
+        if root_w is not None:
+            Yc = Yc * root_w
+        return stats, (Zc, Yc)
+
+    def _use_dual(self, X):
+        """The n x n solve pays when there are fewer rows than features (NumPy input)."""
+        xp, _ = namespace_of(X)
+        return _is_numpy(xp) and X.shape[0] < self.feature_map_._n_features_out
+
+    def _solve(self, stats, X, dual=None):
+        """Solve, then store every fitted array in the namespace/device of ``X``.
+
+        ``dual``: the centred features and targets, to solve in the n x n sample space.
+        """
         if stats.weight_sum <= 0:
             raise ValueError("sample_weight must contain at least one positive weight: "
                              "every weight is zero.")
-        solution = solve_ridge(stats, self._check_alphas(), fit_intercept=self.fit_intercept)
+        if dual is not None:
+            solution = solve_ridge_dual(stats, *dual, self._check_alphas(),
+                                        fit_intercept=self.fit_intercept)
+        else:
+            solution = solve_ridge(stats, self._check_alphas(),
+                                   fit_intercept=self.fit_intercept)
         xp, device = namespace_of(X) if not is_dask_array(X) else (np, None)
 
         def put(array):
@@ -212,8 +248,10 @@ class _BaseFeatureRidge(BaseEstimator):
             self._init_targets(y)
         dtype = output_float_dtype(X.dtype)
         self._check_memory(X.shape[1])
-        self.feature_map_ = clone(self._make_feature_map()).fit(
-            np.zeros((1, X.shape[1]), dtype=dtype))
+        feature_map = clone(self._make_feature_map())
+        # data-dependent maps (Nystroem landmarks) read a sample of X; the others its width
+        self.feature_map_ = feature_map.fit(
+            X if feature_map._fit_reads_data else np.zeros((1, X.shape[1]), dtype=dtype))
         self._check_alphas()
         n_targets = self._n_target_columns(y)
 
@@ -260,6 +298,10 @@ class _BaseFeatureRidge(BaseEstimator):
         self._check_memory(X.shape[1])
         self.feature_map_ = clone(self._make_feature_map()).fit(X)
         self._check_alphas()
+        if self._use_dual(X):
+            stats, dual = self._dual_statistics(X, y, sample_weight)
+            self._partial_statistics = stats
+            return self._solve(stats, X, dual)
         stats = self._chunk_statistics(X, y, sample_weight)
         self._partial_statistics = stats
         return self._solve(stats, X)
@@ -533,7 +575,7 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
 _FEATURE_MAP_PARAMS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "depth": [Interval(Integral, 1, None, closed="left")],
-    "feature_map": [StrOptions({"sketch", "random_features"})],
+    "feature_map": [StrOptions({"sketch", "random_features", "nystroem"})],
     "degree": [Interval(Integral, 1, None, closed="left")],
     "bias": [Interval(Real, 0, None, closed="left")],
     "leverage_sampling": ["boolean"],
@@ -544,6 +586,10 @@ class _NTKFeatureMixin:
     """Builds the fully-connected NTK feature map named by the estimator's parameters."""
 
     def _make_feature_map(self):
+        if self.feature_map == "nystroem":
+            return NTKNystroem(n_components=self.n_components, depth=self.depth,
+                               bias=self.bias, random_state=self.random_state,
+                               max_memory=self.max_memory)
         if self.feature_map == "sketch":
             if self.bias != 0:
                 raise ValueError(
@@ -565,21 +611,26 @@ _COMMON_DOC = """
         Number of features.
     depth : int, default=1
         Number of hidden ReLU layers of the network whose NTK is approximated.
-    feature_map : {"sketch", "random_features"}, default="sketch"
-        :class:`~sklearn_ntk.NTKSketch` (bias-free NTK) or
-        :class:`~sklearn_ntk.NTKRandomFeatures` (any bias).
+    feature_map : {"sketch", "random_features", "nystroem"}, default="sketch"
+        :class:`~sklearn_ntk.NTKSketch` (bias-free NTK), :class:`~sklearn_ntk.NTKRandomFeatures`
+        (any bias) or :class:`~sklearn_ntk.NTKNystroem` (the exact NTK at ``n_components``
+        landmarks chosen by randomly pivoted Cholesky; any bias). Nyström landmarks are rows
+        of the data seen by ``fit`` (a sample of it for dask input); with ``partial_fit``
+        they come from the first batch, so ``n_components`` is at most its size.
     degree : int, default=8
         Polynomial degree of the sketch (``feature_map="sketch"`` only).
     bias : float, default=0.0
-        Bias standard deviation of the network (``feature_map="random_features"`` only; the
-        sketch rejects ``bias > 0`` rather than approximate another kernel).
+        Bias standard deviation of the network (``"random_features"`` and ``"nystroem"``;
+        the sketch rejects ``bias > 0`` rather than approximate another kernel).
     leverage_sampling : bool, default=False
         Leverage-score sampling of the random features (``"random_features"`` only).
     alpha : float, default=1.0
         Ridge penalty, used when ``alphas`` is None.
     alphas : array-like of float, default=None
         Grid of penalties; the one with the smallest generalised cross-validation error is
-        chosen, all from one eigendecomposition of :math:`Z^T Z`.
+        chosen, all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
+        samples than ``n_components``, of the smaller :math:`Z Z^T`: the same coefficients
+        and scores, chosen automatically as ``RidgeCV(gcv_mode="auto")`` does).
     fit_intercept : bool, default=True
         Centre features and targets (weighted by ``sample_weight``) and fit an intercept.
     random_state : int, RandomState instance or None, default=None

@@ -334,6 +334,7 @@ class NTKNystroem(BaseFeatureMap):
     True
     """
 
+    _fit_reads_data = True  # the landmarks are rows of the training data
     _parameter_constraints = {
         **BaseFeatureMap._parameter_constraints,
         "depth": [Interval(Integral, 1, None, closed="left")],

@@ -1,0 +1,97 @@
+"""The n x n (dual) ridge solve gives the primal's coefficients and GCV scores."""
+
+import numpy as np
+import pytest
+
+from sklearn_ntk import NTKSketchClassifier, NTKSketchRegressor
+from sklearn_ntk._ridge import RidgeStatistics, solve_ridge, solve_ridge_dual
+
+ALPHAS = [0.0, 1e-4, 1e-2, 1.0, 100.0]
+# Near interpolation (alpha -> 0 with n < m) GCV is 0/0: the primal residual sum of squares
+# is the difference of two nearly equal numbers and 1 - df/n is tiny, so scores there are
+# rounding-dominated in both paths; they are compared above it.
+WELL_POSED = slice(2, None)
+
+
+def _centred(Z, Y, w, fit_intercept):
+    stats = RidgeStatistics.from_chunk(Z.copy(), Y, w)
+    root_w = np.sqrt(w)[:, None]
+    if fit_intercept:
+        Zc = (Z - stats.feature_mean) * root_w
+        Yc = (Y - stats.target_mean) * root_w
+    else:
+        Zc, Yc = Z * root_w, Y * root_w
+    return stats, Zc, Yc
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_dual_equals_primal(fit_intercept, n_targets):
+    rng = np.random.RandomState(0)
+    n, m = 40, 120  # fewer samples than features: the primal Gram matrix is singular
+    Z = rng.randn(n, m) + 0.5
+    Y = Z[:, :5] @ rng.randn(5, n_targets) + 0.1 * rng.randn(n, n_targets)
+    w = rng.uniform(0.5, 2.0, n)
+    stats, Zc, Yc = _centred(Z, Y, w, fit_intercept)
+    primal = solve_ridge(stats, ALPHAS, fit_intercept=fit_intercept)
+    dual = solve_ridge_dual(stats, Zc, Yc, ALPHAS, fit_intercept=fit_intercept)
+    np.testing.assert_allclose(dual.gcv_scores[WELL_POSED], primal.gcv_scores[WELL_POSED],
+                               rtol=1e-6)
+    # the dual's scores are those of its actual residuals
+    n_samples = stats.n_samples
+    for k, alpha in enumerate(ALPHAS[WELL_POSED], start=WELL_POSED.start):
+        W = solve_ridge_dual(stats, Zc, Yc, [alpha], fit_intercept=fit_intercept).coef
+        residual = Yc - Zc @ W
+        eigvals = np.linalg.eigvalsh(Zc @ Zc.T)
+        df = np.sum(eigvals / (eigvals + alpha)) + fit_intercept
+        expected = np.sum(residual**2) / n_samples / (1 - df / n_samples) ** 2 / n_targets
+        assert dual.gcv_scores[k] == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(dual.coef, primal.coef, atol=1e-8 * np.abs(primal.coef).max())
+    np.testing.assert_allclose(dual.intercept, primal.intercept, atol=1e-8)
+    for alpha in (0.0, 1.0):  # single alphas, including the minimum-norm interpolant
+        single_primal = solve_ridge(stats, [alpha], fit_intercept=fit_intercept)
+        single_dual = solve_ridge_dual(stats, Zc, Yc, [alpha], fit_intercept=fit_intercept)
+        np.testing.assert_allclose(single_dual.coef, single_primal.coef,
+                                   atol=1e-8 * np.abs(single_primal.coef).max())
+
+
+def test_estimator_takes_the_dual_path_and_matches_the_primal(monkeypatch):
+    rng = np.random.RandomState(1)
+    X = rng.randn(60, 6)
+    y = np.sin(X[:, 0]) + 0.05 * rng.randn(60)
+    calls = []
+    import sklearn_ntk.estimators as estimators
+
+    original = estimators.solve_ridge_dual
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(estimators, "solve_ridge_dual", spy)
+    dual = NTKSketchRegressor(256, alphas=ALPHAS, random_state=0).fit(X, y)
+    assert calls, "fewer samples than components: fit should solve in the sample space"
+    # partial_fit on the same rows goes through the primal statistics
+    primal = NTKSketchRegressor(256, alphas=ALPHAS, random_state=0).partial_fit(X, y)
+    assert len(calls) == 1
+    np.testing.assert_allclose(dual.gcv_scores_[WELL_POSED], primal.gcv_scores_[WELL_POSED],
+                               rtol=1e-6)
+    np.testing.assert_allclose(dual.coef_, primal.coef_, atol=1e-7 * np.abs(primal.coef_).max())
+    np.testing.assert_allclose(dual.predict(X), primal.predict(X), atol=1e-7)
+    # and fit followed by partial_fit continues from the statistics fit stored
+    dual.partial_fit(X[:10], y[:10])
+    both = NTKSketchRegressor(256, alphas=ALPHAS, random_state=0).partial_fit(
+        np.vstack([X, X[:10]]), np.concatenate([y, y[:10]]))
+    np.testing.assert_allclose(dual.coef_, both.coef_, atol=1e-7 * np.abs(both.coef_).max())
+
+
+def test_dual_classifier_with_weights_matches_primal():
+    rng = np.random.RandomState(2)
+    X = rng.randn(50, 4)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    w = rng.uniform(0.2, 3.0, 50)
+    dual = NTKSketchClassifier(128, alphas=ALPHAS, random_state=0).fit(X, y, sample_weight=w)
+    primal = NTKSketchClassifier(128, alphas=ALPHAS, random_state=0).partial_fit(
+        X, y, classes=np.unique(y), sample_weight=w)
+    np.testing.assert_allclose(dual.coef_, primal.coef_, atol=1e-7 * np.abs(primal.coef_).max())
+    np.testing.assert_array_equal(dual.predict(X), primal.predict(X))
