@@ -94,6 +94,7 @@ from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_
 from ._images import check_conv_geometry, check_filter_size, check_image_shape, check_padding
 from ._polyfit import fit_dot_product_polynomial
 from ._sketches import draw_polysketch, draw_srht, polysketch_powers, srht
+from .layers._features import FeatureContext
 from .layers._ops import (  # noqa: F401  (window_fold, window_patches are public helpers)
     _allocate,
     _allocate_capped,
@@ -108,6 +109,8 @@ from .layers._ops import (  # noqa: F401  (window_fold, window_patches are publi
     window_patches,
 )
 from .estimators import FeatureRidgeClassifier, FeatureRidgeRegressor
+from .layers._serial import FeatureNetwork, check_layers
+from .layers.presets import preset
 
 __all__ = ["CNTKSketch", "CNTKSketchClassifier", "CNTKSketchRegressor"]
 
@@ -327,6 +330,43 @@ def _aggregate(xp, gamma, tensor, norms, diag, layer, params, filter_size, paddi
 # --------------------------------------------------------------------------- estimator
 
 
+ARCHITECTURES = ("gap", "flatten", "myrtle", "fc")
+
+
+def _legacy_depth(depth):
+    """``depth=None`` of the legacy path: 1."""
+    return 1 if depth is None else depth
+
+
+def resolve_architecture(architecture, depth, filter_size, padding, image_shape):
+    """Layer list of ``architecture`` (a preset name or a sequence of layers), validated.
+
+    A preset name takes ``depth`` (``None``: the preset's default) and, for ``"gap"`` and
+    ``"flatten"``, ``filter_size`` and ``padding``; ``"myrtle"`` is sized to
+    ``image_shape``. A sequence of layers is used as given and ``depth``,
+    ``filter_size`` and ``padding`` must keep their defaults (``None``, 3, ``"same"``).
+    """
+    if isinstance(architecture, str):
+        name = architecture.lower()
+        if name not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {', '.join(map(repr, ARCHITECTURES))} or a "
+                f"list of layers, got {architecture!r}.")
+        if name in ("myrtle", "fc") and (filter_size != 3 or padding != "same"):
+            raise ValueError(
+                f"filter_size and padding do not apply to architecture={architecture!r}; "
+                "leave them at their defaults (3, 'same') or pass a list of layers.")
+        return preset(name, depth=depth, filter_size=filter_size, padding=padding,
+                      image_shape=image_shape)
+    layers = check_layers(architecture)
+    if depth is not None or filter_size != 3 or padding != "same":
+        raise ValueError(
+            "depth, filter_size and padding only apply to architecture=None or a preset "
+            "name; with a list of layers, set them on the layers (got depth="
+            f"{depth!r}, filter_size={filter_size!r}, padding={padding!r}).")
+    return list(layers)
+
+
 class CNTKSketch(BaseFeatureMap):
     r"""CNTKSketch: random features of the convolutional NTK with global average pooling.
 
@@ -454,7 +494,8 @@ class CNTKSketch(BaseFeatureMap):
 
     _parameter_constraints = {
         **BaseFeatureMap._parameter_constraints,
-        "depth": [Interval(Integral, 1, None, closed="left")],
+        "architecture": [None, StrOptions(set(ARCHITECTURES)), list, tuple],
+        "depth": [Interval(Integral, 1, None, closed="left"), None],
         "filter_size": [Interval(Integral, 1, None, closed="left")],
         "padding": [StrOptions({"same", "valid"})],
         "degree": [Interval(Integral, 1, None, closed="left")],
@@ -463,9 +504,11 @@ class CNTKSketch(BaseFeatureMap):
     }
     _namespace_attribute = "coef_"
 
-    def __init__(self, n_components=1024, *, depth=1, filter_size=3, padding="same", degree=4,
-                 sketch_dim=None, image_shape=None, random_state=None, max_memory=None):
+    def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
+                 padding="same", degree=4, sketch_dim=None, image_shape=None,
+                 random_state=None, max_memory=None):
         self.n_components = n_components
+        self.architecture = architecture
         self.depth = depth
         self.filter_size = filter_size
         self.padding = padding
@@ -478,6 +521,9 @@ class CNTKSketch(BaseFeatureMap):
     # ------------------------------------------------------------------ fit
 
     def _param_bytes(self, n_features):
+        if self.architecture is not None:
+            # drawn layer by layer; the output projection's parameters dominate
+            return srht_bytes(8 * self.n_components, self.n_components // 2)
         m = default_sketch_dim(self.n_components) if self.sketch_dim is None \
             else int(self.sketch_dim)
         f = self.filter_size
@@ -486,22 +532,27 @@ class CNTKSketch(BaseFeatureMap):
             channels = self.image_shape[2]
         d_in = f * f * channels + 2 * m * (self.degree + 2)
         n_pooled = 1 + 2 * m * (self.degree + 1)
-        return (self.depth * (polysketch_bytes(d_in, m, self.degree) + srht_bytes(d_in, m)
+        return (_legacy_depth(self.depth) * (polysketch_bytes(d_in, m, self.degree)
+                                             + srht_bytes(d_in, m)
                               + 8 * 6 * f * m * (self.degree + 1))
                 + srht_bytes(n_pooled, self.n_components // 2))
 
     def _fit_params(self, rng, n_features):
+        if self.architecture is not None:
+            return self._fit_layers(rng, n_features)
+        self._network = None
         f = check_filter_size(self.filter_size)
         padding = check_padding(self.padding)
+        depth = _legacy_depth(self.depth)
         self.image_shape_ = check_image_shape(self.image_shape, n_features)
-        self.output_shape_ = check_conv_geometry(self.image_shape_, f, self.depth, padding)
+        self.output_shape_ = check_conv_geometry(self.image_shape_, f, depth, padding)
         m = default_sketch_dim(self.n_components) if self.sketch_dim is None \
             else int(self.sketch_dim)
         self.sketch_dim_ = m
         coef, errors, self._layers = [], [], []
         d_mu = d_psi = f * f * self.image_shape_[2]
-        for h in range(self.depth):
-            last = h == self.depth - 1
+        for h in range(depth):
+            last = h == depth - 1
             if h == 0:
                 # Correlations lie in [-1, 1] at the input. Theta^(0) = Sigma^(0) there, so
                 # kappa0 only enters through the one-hidden-layer NTK kappa1(t) + t kappa0(t).
@@ -535,6 +586,31 @@ class CNTKSketch(BaseFeatureMap):
         self._draw_output(rng, n_pooled)
         return self.n_components
 
+    def _fit_layers(self, rng, n_features):
+        """The layer-wise path: validate ``architecture``, draw every layer's parameters."""
+        self.image_shape_ = check_image_shape(self.image_shape, n_features)
+        layers = resolve_architecture(self.architecture, self.depth, self.filter_size,
+                                      self.padding, self.image_shape_)
+        m = default_sketch_dim(self.n_components) if self.sketch_dim is None \
+            else int(self.sketch_dim)
+        self.sketch_dim_ = m
+        network = self._network = FeatureNetwork(layers, self.image_shape_, rng,
+                                                 degree=self.degree, sketch_dim=m)
+        self.layers_ = tuple(network.net.body) + (network.net.readout,)
+        spatial = [s for s in network.net.shapes if not s.flat]
+        self.output_shape_ = (spatial[-1].height, spatial[-1].width)
+        coef = []
+        for layer, params in zip(network.net.body, network.params):
+            if params is not None and "a" in params:
+                other = params.get("b", params.get("c", [0.0] * len(params["a"])))
+                coef.append((tuple(params["a"]), tuple(other)))
+        self._coef = tuple(coef)
+        self._coef_shape = (len(coef), 2, self.degree + 1)
+        self.fit_errors_ = tuple(network.fit_errors)
+        self._n_pooled = self.n_pooled_ = network.n_out
+        self._draw_output(rng, network.n_out)
+        return self.n_components
+
     def _draw_output(self, rng, n_pooled):
         """Final SRHT to ``n_components // 2`` complex columns (+ a Rademacher column)."""
         self._n_complex = self.n_components // 2
@@ -544,12 +620,16 @@ class CNTKSketch(BaseFeatureMap):
             self._lone = {"signs": rademacher(rng, n_pooled)}
 
     def _namespace_array(self):
+        if self._network is not None:
+            return np.asarray(self._coef, dtype=np.float64).reshape(self._coef_shape)
         return np.asarray(self._coef, dtype=np.float64)
 
     # ------------------------------------------------------------------ transform
 
     def _bytes_per_row(self, itemsize):
         """Peak bytes of intermediates per image (measured, with a margin)."""
+        if self._network is not None:  # from the state widths of the largest layer
+            return 2 * itemsize * self._network.entries_per_image
         height, width, channels = self.image_shape_
         pixels = height * width
         f = self.filter_size
@@ -575,10 +655,20 @@ class CNTKSketch(BaseFeatureMap):
         return xp.concat(parts, axis=0)
 
     def _transform_images(self, xp, X, device):
+        if self._network is not None and self._network.has_bias:
+            return self._layer_features(xp, X, device)  # not homogeneous: no rescaling
         # The CNTK of a bias-free network is positively homogeneous in the image:
         # featurise x / max|x_j| (no squared patch norm can overflow) and scale back.
         scale = max_abs_rows(xp, X)
+        if self._network is not None:
+            return self._layer_features(xp, X / scale, device) * scale
         return self._features(xp, X / scale, device) * scale
+
+    def _layer_features(self, xp, X, device):
+        params = _Params(xp, X.dtype, device)
+        images = xp.reshape(X, (X.shape[0],) + tuple(self.image_shape_))
+        pooled = self._network.features(FeatureContext(xp, params), images)
+        return self._output(xp, pooled, params)
 
     def _features(self, xp, X, device):
         params = _Params(xp, X.dtype, device)
@@ -609,7 +699,8 @@ class CNTKSketch(BaseFeatureMap):
 
 _SKETCH_PARAMS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
-    "depth": [Interval(Integral, 1, None, closed="left")],
+    "architecture": [None, StrOptions(set(ARCHITECTURES)), list, tuple],
+    "depth": [Interval(Integral, 1, None, closed="left"), None],
     "filter_size": [Interval(Integral, 1, None, closed="left")],
     "padding": [StrOptions({"same", "valid"})],
     "degree": [Interval(Integral, 1, None, closed="left")],
@@ -622,7 +713,8 @@ class _CNTKFeatureMixin:
     """Builds the :class:`CNTKSketch` named by the estimator's parameters."""
 
     def _make_feature_map(self):
-        return CNTKSketch(n_components=self.n_components, depth=self.depth,
+        return CNTKSketch(n_components=self.n_components, architecture=self.architecture,
+                          depth=self.depth,
                           filter_size=self.filter_size, padding=self.padding,
                           degree=self.degree, sketch_dim=self.sketch_dim,
                           image_shape=self.image_shape, random_state=self.random_state,
@@ -710,10 +802,11 @@ class CNTKSketchRegressor(_CNTKFeatureMixin, FeatureRidgeRegressor):
 
     _parameter_constraints = {**FeatureRidgeRegressor._parameter_constraints, **_SKETCH_PARAMS}
 
-    def __init__(self, n_components=1024, *, depth=1, filter_size=3, padding="same", degree=4,
-                 sketch_dim=None, image_shape=None, alpha=1.0, alphas=None,
-                 fit_intercept=True, random_state=None, max_memory=None):
+    def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
+                 padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=1.0,
+                 alphas=None, fit_intercept=True, random_state=None, max_memory=None):
         self.n_components = n_components
+        self.architecture = architecture
         self.depth = depth
         self.filter_size = filter_size
         self.padding = padding
@@ -759,10 +852,11 @@ class CNTKSketchClassifier(_CNTKFeatureMixin, FeatureRidgeClassifier):
 
     _parameter_constraints = {**FeatureRidgeClassifier._parameter_constraints, **_SKETCH_PARAMS}
 
-    def __init__(self, n_components=1024, *, depth=1, filter_size=3, padding="same", degree=4,
-                 sketch_dim=None, image_shape=None, alpha=1.0, alphas=None,
-                 fit_intercept=True, random_state=None, max_memory=None):
+    def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
+                 padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=1.0,
+                 alphas=None, fit_intercept=True, random_state=None, max_memory=None):
         self.n_components = n_components
+        self.architecture = architecture
         self.depth = depth
         self.filter_size = filter_size
         self.padding = padding

@@ -204,12 +204,14 @@ class Layer:
     Class attributes: ``needs_norms`` (the layer reads the position diagonals of the state,
     as a nonlinearity does) and ``has_bias``.
 
-    Notes
-    -----
-    Feature (sketch) rule: :meth:`features` is the hook for the randomised counterpart of
-    :meth:`kernel`, a map of per-position NNGP / NTK features whose inner products estimate
-    the same covariances (drawing its random parameters from the input geometry). It is not
-    implemented yet and raises NotImplementedError.
+    ``draw_features(rng, spec, config) -> (params, spec)``
+        the host step of the feature (sketch) rule: random parameters drawn from ``rng``
+        for a state of the widths ``spec`` (see :mod:`sklearn_ntk.layers._features`), and
+        the widths after the layer (the loop sets the map size from :meth:`out_shape`);
+    ``features(ctx, state, params) -> state``
+        the randomised counterpart of :meth:`kernel`: per-position NNGP / NTK features
+        whose inner products estimate the same covariances, in the array namespace
+        ``ctx.xp``.
     """
 
     needs_norms = False
@@ -232,10 +234,14 @@ class Layer:
         """
         return band_out
 
-    def features(self, *args, **kwargs):
-        """Feature (sketch) rule of the layer: not implemented yet."""
+    def draw_features(self, rng, spec, config):
+        """Host step of the feature rule; the default (parameter-free layers) keeps ``spec``."""
+        return None, spec
+
+    def features(self, ctx, state, params):
+        """Feature (sketch) rule of the layer."""
         raise NotImplementedError(
-            f"{type(self).__name__} has no feature (sketch) rule yet; only its exact kernel "
+            f"{type(self).__name__} has no feature (sketch) rule; only its exact kernel "
             "rule is available.")
 
 

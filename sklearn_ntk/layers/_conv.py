@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from ._base import Layer, Shape, check_bias, check_padding, check_size_pair, require_spatial
 from ._base import band_mask
+from ._features import draw_linear, linear_features
 from ._geometry import conv_axis_banded, conv_axis_pair, conv_output_size
 
 
@@ -78,6 +79,21 @@ class Conv(Layer):
             out *= band_mask(out.shape[1], band[0], out.shape[3], band[1])
         out *= 2.0 / (fh * fw)
         return out
+
+    def draw_features(self, rng, spec, config):
+        """Sign vectors of the window folds; see
+        :func:`~sklearn_ntk.layers._features.draw_linear`."""
+        return draw_linear(rng, spec, self.filter_shape, self.bias)
+
+    def features(self, ctx, state, params):
+        r"""Feature rule: window aggregation, :math:`g'_p = [\beta, \sqrt{2/F}
+        \bigoplus_\delta g_{p+\delta}]` and :math:`t'_p = [g'_p, \sqrt{2/F}
+        \bigoplus_\delta t_{p+\delta}]` (:math:`F = f_h f_w`). The direct sums are exact on
+        the few exactly carried coordinates and signed folds
+        :math:`\sum_\delta D_\delta \odot v_{p+\delta}` (independent Rademacher
+        :math:`D_\delta = R_a \odot C_b`, unbiased, same width) on the sketched ones; each
+        fold is rescaled to the exact norm of its direct sum (a ratio estimator)."""
+        return linear_features(self, ctx, state, params, self.padding)
 
     def kernel(self, state):
         sigma = self._window(state.sigma, state.band)

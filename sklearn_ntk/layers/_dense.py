@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from ._base import Layer, check_bias
+from ._features import draw_linear, linear_features
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,15 @@ class Dense(Layer):
         if state.ntk:
             theta = sigma if state.theta is None else sigma + 2.0 * state.theta
         return state.replace(sigma=sigma, theta=theta)
+
+    def draw_features(self, rng, spec, config):
+        """No random parameters: see :func:`~sklearn_ntk.layers._features.draw_linear`."""
+        return draw_linear(rng, spec, (1, 1), self.bias)
+
+    def features(self, ctx, state, params):
+        r"""Feature rule: :math:`g' = [\beta, \sqrt 2 g]`, :math:`t' = [g', \sqrt 2 t]`
+        per position (exact, no randomness)."""
+        return linear_features(self, ctx, state, params, None)
 
     def readout(self, state):
         """Scalar NNGP and NTK of a one-position state after this layer: two (B,) arrays."""

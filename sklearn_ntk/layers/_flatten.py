@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Layer, Shape
+from ._features import flatten_features, flatten_spec
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,15 @@ class Flatten(Layer):
 
     def out_shape(self, shape):
         return Shape(1, 1, flat=True)
+
+    def draw_features(self, rng, spec, config):
+        """No parameters; the widths multiply by the number of positions."""
+        return None, flatten_spec(spec)
+
+    def features(self, ctx, state, params):
+        r"""Feature rule: the positions concatenated and scaled by :math:`1/\sqrt{HW}`, so
+        inner products are same-position means (exact, no randomness)."""
+        return flatten_features(ctx, state)
 
     def kernel(self, state):
         def diag_mean(A):

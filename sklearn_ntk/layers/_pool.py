@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from ._base import Layer, Shape, band_mask, check_padding, check_size_pair, require_spatial
+from ._features import global_pool_features, pool_features
 from ._geometry import pool_axis, pool_axis_banded, pool_geometry
 
 
@@ -97,6 +98,12 @@ class AvgPool(Layer):
         A *= band_mask(A.shape[1], bh, A.shape[3], bw)
         return A
 
+    def features(self, ctx, state, params):
+        """Feature rule: every position's features averaged over its window (exact, linear);
+        the next ReLU's variances become estimates (see
+        :func:`~sklearn_ntk.layers._features.pool_features`)."""
+        return pool_features(ctx, state, self.window_shape, self.strides, self.padding)
+
     def kernel(self, state):
         theta = None if state.theta is None else self._pool(state.theta, state.band)
         band = None if state.band is None else self._band_out(state.band)
@@ -126,6 +133,10 @@ class GlobalAvgPool(Layer):
     def band_in(self, band_out):
         """Every position pair is read."""
         return None
+
+    def features(self, ctx, state, params):
+        """Feature rule: the mean of the features over all positions (exact, linear)."""
+        return global_pool_features(ctx, state)
 
     def kernel(self, state):
         _require_all_pairs(self, state)

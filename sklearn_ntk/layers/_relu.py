@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Layer
+from ._features import draw_relu, relu_features
 
 
 def relu_kernels(rho, k0, k1):
@@ -75,6 +76,15 @@ class ReLU(Layer):
 
     def out_shape(self, shape):
         return shape
+
+    def draw_features(self, rng, spec, config):
+        """Polynomial fits and sketches; see :func:`~sklearn_ntk.layers._features.draw_relu`."""
+        return draw_relu(rng, spec, config)
+
+    def features(self, ctx, state, params):
+        """Feature rule: PolySketch of the kappa1 / kappa0 polynomials and a TensorSRHT; see
+        :func:`~sklearn_ntk.layers._features.relu_features`."""
+        return relu_features(ctx, state, params)
 
     def kernel(self, state):
         if state.norms_x is None or state.norms_y is None:

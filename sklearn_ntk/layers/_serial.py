@@ -1,8 +1,13 @@
-"""The composition loop: validates a layer list and evaluates its exact kernel.
+"""The composition loop: validates a layer list, evaluates its exact kernel, draws and
+applies its random features.
 
 This is the only loop over layers. A network is a list of layers applied to the input's
 per-position state, followed by a linear readout (the list's last layer if it is a
-:class:`~sklearn_ntk.layers.Dense`, otherwise a bias-free ``Dense()``).
+:class:`~sklearn_ntk.layers.Dense`, otherwise a bias-free ``Dense()``). The exact state is a
+:class:`~sklearn_ntk.layers._base.PairState` of position-pair covariances
+(:func:`exact_kernel`); the feature state a
+:class:`~sklearn_ntk.layers._features.FeatureState` of per-position features
+(:class:`FeatureNetwork`).
 """
 
 import os
@@ -10,8 +15,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from dataclasses import replace
+
 from ._base import Layer, PairState, Shape, position_diagonal
+from ._conv import Conv
 from ._dense import Dense
+from ._features import (
+    FeatureSpec,
+    FeatureState,
+    SketchConfig,
+    draw_readout,
+    layer_bytes,
+    readout_features,
+)
+from ._pool import GlobalAvgPool
+from ._relu import ReLU
 
 # Preferred number of float64 entries of one (B, H, H, W, W) pair array of a block (1 MiB):
 # big enough that NumPy's per-call overhead is negligible, small enough to stay in cache.
@@ -310,3 +328,90 @@ def _identical_pairs(sx, sy, ex, ey):
         for j in keys_y.get((int(ex[i]), sx[i].tobytes()), ()):
             out.append((i, j))
     return out
+
+
+class FeatureNetwork:
+    r"""Random features of a layer list: the drawn parameters and the features step.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+    image_shape : tuple (H, W, C)
+    rng : numpy.random.RandomState
+        Every random parameter is drawn from it, layer by layer, on the host.
+    degree : int
+        Degree of the ReLU polynomial fits.
+    sketch_dim : int
+        Complex width ``m`` of the per-position sketches.
+
+    Attributes
+    ----------
+    net : Serial
+    params : list
+        The drawn parameters of every body layer.
+    n_out : int
+        Width of the readout vector :math:`\varphi` with :math:`E\langle\varphi(x),
+        \varphi(y)\rangle \approx \mathrm{NTK}(x, y)` (before any final projection).
+    fit_errors : list of tuple of float
+        Maximum errors of the polynomial fits of every ReLU.
+    entries_per_image : int
+        Estimated peak number of intermediate floats per image of the features step (the
+        largest layer), from the state widths; multiply by the itemsize for bytes.
+
+    Notes
+    -----
+    The input state is :math:`g_p = x_p / \sqrt C` (exact, so that
+    :math:`\langle g_p, g_q\rangle = \Sigma_{pq}`), :math:`\Theta = 0`. The loop sets two
+    flags of each ReLU from the layers after it: *fuse* (sketch :math:`\Sigma' + \Theta'`
+    in one polynomial, allowed when the ReLU's :math:`\Theta` equals :math:`\Sigma` and a
+    linear layer or the readout follows before any other ReLU) and *full width* (keep every
+    degree block at width ``m`` when no ReLU follows and a global average pooling reduces
+    the map, which makes the pooled vector cheap).
+    """
+
+    def __init__(self, layers, image_shape, rng, *, degree, sketch_dim):
+        net = self.net = Serial(layers, image_shape)
+        height, width, channels = net.image_shape
+        spec = FeatureSpec(height, width, ge=channels, gs=0)
+        self.params, self.fit_errors = [], []
+        entries = [spec.n_positions * spec.total_width() * 4]
+        for i, layer in enumerate(net.body):
+            config = SketchConfig(int(degree), int(sketch_dim), **_relu_flags(net.body, i))
+            params, out = layer.draw_features(rng, spec, config)
+            shape = net.shapes[i + 1]
+            out = replace(out, height=shape.height, width=shape.width)
+            entries.append(layer_bytes(spec, out, config, isinstance(layer, ReLU)))
+            if isinstance(layer, ReLU):
+                self.fit_errors.append(tuple(params["errors"]))
+            self.params.append(params)
+            spec = out
+        self.n_out = draw_readout(spec, net.readout.bias)
+        self.entries_per_image = int(max(entries)) + 4 * self.n_out
+
+    @property
+    def has_bias(self):
+        return self.net.has_bias
+
+    def features(self, ctx, images):
+        """Readout vectors of a batch of NHWC images: an array of shape (n, n_out)."""
+        xp = ctx.xp
+        channels = images.shape[-1]
+        ge = images * (1.0 / float(channels) ** 0.5)
+        norms = xp.sum(ge * ge, axis=-1, keepdims=True)
+        state = FeatureState(ge, None, None, None, norms, "zero")
+        for layer, params in zip(self.net.body, self.params):
+            state = layer.features(ctx, state, params)
+        return readout_features(ctx, state, self.net.readout.bias)
+
+
+def _relu_flags(body, i):
+    """The loop's flags for a ReLU at ``body[i]`` (see :class:`FeatureNetwork`)."""
+    if not isinstance(body[i], ReLU):
+        return {}
+    later = body[i + 1:]
+    weighted = [k for k, layer in enumerate(later) if isinstance(layer, (Dense, Conv, ReLU))]
+    fuse = not weighted or not isinstance(later[weighted[0]], ReLU)
+    need_g = bool(weighted)
+    full_width = (not any(isinstance(layer, ReLU) for layer in later)
+                  and any(isinstance(layer, GlobalAvgPool) for layer in later))
+    return {"fuse": fuse, "need_g": need_g, "full_width": full_width}
