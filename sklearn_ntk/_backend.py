@@ -41,14 +41,15 @@ def _is_numpy(xp):
     return xp.__name__ in ("numpy", "array_api_compat.numpy", "sklearn.externals.array_api_compat.numpy")
 
 
-def fft_last(xp, array):
+def fft_last(xp, array, overwrite=False):
     """FFT along the last axis.
 
     NumPy input goes through ``scipy.fft`` with all cores: it is multi-threaded and has a real
     single-precision kernel (``numpy.fft`` computes complex64 slower than complex128).
+    ``overwrite=True`` lets it reuse the input's memory (pass only temporaries).
     """
     if _is_numpy(xp):
-        return scipy.fft.fft(np.asarray(array), axis=-1, workers=-1)
+        return scipy.fft.fft(np.asarray(array), axis=-1, workers=-1, overwrite_x=overwrite)
     return xp.fft.fft(array, axis=-1)
 
 

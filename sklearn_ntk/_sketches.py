@@ -150,3 +150,170 @@ def polysketch_powers(xp, X, params, device=None):
         outputs = next_outputs
         size *= 2
     return outputs[0][1:degree + 1]
+
+
+# --------------------------------------------------------------------------- PolySketch blocks
+
+
+def allocate_widths(weights, total):
+    r"""Split ``total`` sampled outputs over the powers in proportion to ``weights``.
+
+    Every power gets at least one output (``total`` must be at least ``len(weights)``); the
+    rest is shared by largest remainders. With block widths :math:`m_j \propto c_j` the summed
+    variance :math:`\sum_j c_j^2 / m_j` of the per-power estimates is smallest, and equals
+    :math:`(\sum_j c_j)^2 / \mathrm{total}`: what one SRHT of all powers together gives.
+    """
+    weights = np.asarray(weights, dtype=float)
+    k = len(weights)
+    if total < k:
+        raise ValueError(f"need at least {k} outputs, got {total}")
+    share = (total - k) * weights / weights.sum()
+    widths = 1 + np.floor(share).astype(int)
+    rest = total - int(widths.sum())
+    if rest:
+        widths[np.argsort(share - np.floor(share), kind="stable")[::-1][:rest]] += 1
+    return [int(w) for w in widths]
+
+
+def draw_polysketch_blocks(rng, n_in, n_out, degree, widths):
+    r"""Parameters of a PolySketch tree whose root samples each power separately.
+
+    The levels below the root are those of :func:`draw_polysketch` (width ``n_out``). The root
+    TensorSRHT draws one pair of sign vectors, shared by every power (so each child spectrum
+    is computed once), and for power ``j`` its own ``widths[j]`` frequency pairs.
+
+    Parameters
+    ----------
+    widths : dict
+        ``{j: m_j}`` for the powers ``1 <= j <= degree`` to sketch.
+    """
+    leaves = polysketch_leaves(degree)
+    levels = []
+    width, n_node_in = leaves // 2, n_in
+    while width > 1:
+        levels.append([draw_tensor_srht(rng, n_node_in, n_node_in, n_out) for _ in range(width)])
+        width //= 2
+        n_node_in = n_out
+    signs = rng.choice(np.array([-1.0, 1.0]), size=(2, n_node_in))
+    root = {"signs": signs, "indices": {}}
+    for j in sorted(widths):
+        root["indices"][int(j)] = rng.randint(0, n_node_in, size=(2, int(widths[j])))
+    return {"levels": levels, "root": root, "degree": int(degree), "n_in": int(n_in),
+            "n_out": int(n_out), "leaves": leaves}
+
+
+def _full_spectrum(xp, U, signs):
+    """Unnormalised DFT of every row of ``U * signs`` (real input: half FFT, then mirrored)."""
+    if is_complex(xp, U):
+        return fft_last(xp, U * signs, overwrite=True)
+    n = U.shape[-1]
+    half = rfft_last(xp, U * signs)
+    if n <= 2:
+        return half if n == 1 else xp.concat([half, half[..., 1:]], axis=-1)
+    mirrored = xp.conj(xp.flip(half[..., 1:(n + 1) // 2], axis=-1))
+    return xp.concat([half, mirrored], axis=-1)
+
+
+def _real_dtype(xp, U):
+    if U.dtype == xp.complex64 or U.dtype == xp.float32:
+        return xp.float32
+    return xp.float64
+
+
+def prepare_polysketch_blocks(xp, params, device, dtype):
+    """Move a :func:`draw_polysketch_blocks` tree's signs and indices to ``device`` once.
+
+    ``dtype`` is the real dtype of the data. The :math:`m^{-1/2}` of each TensorSRHT below the
+    root is folded into its right-hand signs (the DFT is linear), so applying it costs no pass.
+    """
+    def signs(s, factor=1.0):
+        return to_device(xp, np.asarray(s) * factor, device, dtype=dtype)
+
+    def index(i):
+        return to_device(xp, np.asarray(i, dtype=np.int64), device)
+
+    levels = []
+    for level in params["levels"]:
+        nodes = []
+        for node in level:
+            m = node["left"]["indices"].shape[0]
+            nodes.append({"left": (signs(node["left"]["signs"]), index(node["left"]["indices"])),
+                          "right": (signs(node["right"]["signs"], 1.0 / math.sqrt(m)),
+                                    index(node["right"]["indices"]))})
+        levels.append(nodes)
+    root = params["root"]
+    n_in = root["signs"].shape[1]
+    unit = np.zeros((1, params["n_in"]))
+    unit[0, 0] = 1.0
+    return {"levels": levels, "signs": (signs(root["signs"][0]), signs(root["signs"][1])),
+            "indices": {j: (index(p[0]), index(p[1])) for j, p in root["indices"].items()},
+            "widths": {j: int(p.shape[1]) for j, p in root["indices"].items()},
+            "e1": to_device(xp, unit, device, dtype=dtype), "n_root_in": n_in,
+            "degree": params["degree"], "leaves": params["leaves"]}
+
+
+def polysketch_blocks(xp, X, prepared, write=None):
+    r"""Root samples of a PolySketch tree: a sketch :math:`S_j(x)` of every sketched power.
+
+    The tree is that of :func:`polysketch_powers` (leaf ``i`` receives ``x`` if ``i < j``, the
+    unit vector :math:`e_1` otherwise; subtrees of :math:`e_1` leaves reduce to one row), but
+    the root evaluates only the ``m_j`` sampled products each power ``j`` needs and never a
+    full-width output. Block ``j`` is a TensorSRHT with ``m_j`` outputs of the two children's
+    outputs for that power, *without* its factor :math:`m_j^{-1/2}`:
+    :math:`E\,\mathrm{Re}\langle S_j(x), S_j(y)\rangle = m_j \langle x, y\rangle^j`.
+
+    Parameters
+    ----------
+    X : array of shape (n_rows, n_in)
+        Real or complex rows.
+    prepared : dict
+        From :func:`prepare_polysketch_blocks`.
+    write : callable, default=None
+        ``write(k, left, right)`` stores block ``k`` (powers in increasing order) as the
+        product ``left * right`` itself (e.g. into a slice of a preallocated output); without
+        it the products are returned.
+
+    Returns
+    -------
+    list of arrays
+        The ``(n_rows, m_j)`` complex blocks, or an empty list when ``write`` is given.
+    """
+    degree, leaves = prepared["degree"], prepared["leaves"]
+    e1 = prepared["e1"]
+    # outputs[node][r] of the current level; leaves: r = 0 -> e1 (one row), r = 1 -> x.
+    outputs = [[e1, X] for _ in range(leaves)]
+    size = 1
+    for level in prepared["levels"]:
+        next_outputs = []
+        for node, node_params in enumerate(level):
+            left, right = outputs[2 * node], outputs[2 * node + 1]
+            needed = min(2 * size, max(0, degree - 2 * node * size))
+            n_left, n_right = min(size, needed), max(0, needed - size)
+            left_s = [_sampled(xp, left[r], *node_params["left"]) for r in range(n_left + 1)]
+            right_s = [_sampled(xp, right[r], *node_params["right"])
+                       for r in range(n_right + 1)]
+            next_outputs.append([left_s[min(r, size)] * right_s[max(0, r - size)]
+                                 for r in range(needed + 1)])
+        outputs = next_outputs
+        size *= 2
+    left, right = outputs  # the root's children: leaves [0, size) and [size, 2 size)
+    signs_l, signs_r = prepared["signs"]
+    spectra_l, spectra_r, blocks = {}, {}, []
+    for k, j in enumerate(sorted(prepared["indices"])):
+        rl, rr = min(j, size), max(0, j - size)
+        if rl not in spectra_l:
+            spectra_l[rl] = _full_spectrum(xp, left[rl], signs_l)
+        if rr not in spectra_r:
+            spectra_r[rr] = _full_spectrum(xp, right[rr], signs_r)
+        idx_l, idx_r = prepared["indices"][j]
+        a = xp.take(spectra_l[rl], idx_l, axis=-1)
+        b = xp.take(spectra_r[rr], idx_r, axis=-1)
+        if write is None:
+            blocks.append(a * b)
+        else:
+            write(k, a, b)
+    return blocks
+
+
+def _sampled(xp, U, signs, indices):
+    return xp.take(_full_spectrum(xp, U, signs), indices, axis=-1)

@@ -7,18 +7,23 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._backend import to_device
+from ._backend import _is_numpy, to_device
 from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_bytes, \
-    rademacher, srht_bytes
+    rademacher
 from ._arccos import ntk_on_sphere
 from ._polyfit import fit_dot_product_polynomial
-from ._sketches import draw_polysketch, draw_srht, draw_tensor_srht, polysketch_powers, srht, \
-    tensor_srht
+from ._sketches import allocate_widths, draw_polysketch_blocks, draw_tensor_srht, \
+    polysketch_blocks, polysketch_leaves, prepare_polysketch_blocks, tensor_srht
 
 
 # NTKSketch warns when the polynomial's worst error exceeds this share of K_L(1): a bias that
 # size changes the kernel, not just its fine detail (degree 8 stays below it up to depth 10).
 _MAX_RELATIVE_FIT_ERROR = 0.25
+
+
+def default_sketch_dim(n_components):
+    """Internal PolySketch width of NTKSketch when ``sketch_dim`` is None."""
+    return n_components
 
 
 class NTKSketch(BaseFeatureMap):
@@ -116,9 +121,12 @@ class NTKSketch(BaseFeatureMap):
         self.max_memory = max_memory
 
     def _param_bytes(self, n_features):
-        m = self.n_components if self.sketch_dim is None else self.sketch_dim
-        return (polysketch_bytes(n_features, m, self.degree)
-                + srht_bytes(self.degree * m, self.n_components // 2) + 16 * self.degree * m)
+        m = self._internal_width() if self.sketch_dim is None else self.sketch_dim
+        return polysketch_bytes(n_features, m, self.degree) + 16 * self.n_components
+
+    def _internal_width(self):
+        return default_sketch_dim(self.n_components) if self.sketch_dim is None \
+            else self.sketch_dim
 
     def _fit_params(self, rng, n_features):
         coef, self.fit_error_ = fit_dot_product_polynomial(
@@ -140,60 +148,123 @@ class NTKSketch(BaseFeatureMap):
                 f"exact_linear=True needs n_components >= n_features + 3 = {n_features + 3}, "
                 f"got n_components={self.n_components}.")
         self.exact_linear_ = bool(exact_linear)
-        self._sketch_dim = self.n_components if self.sketch_dim is None else self.sketch_dim
-        self._polysketch = draw_polysketch(rng, n_features, self._sketch_dim, self.degree)
+        self._sketch_dim = self._internal_width()
         # Sketch only the degrees with a non-zero coefficient (and not an exact linear term).
         first = 2 if self.exact_linear_ else 1
         self._degrees = [j for j in range(first, self.degree + 1) if self._coef[j] > 0]
-        n_concat = max(1, len(self._degrees)) * self._sketch_dim
-        # With a single output column the constant term joins the Rademacher column.
+        # With a single output column the constant term joins the sketched column.
         self._constant_in_lone = self.n_components == 1
-        n_sketched = self.n_components - 1 - (n_features if self.exact_linear_ else 0)
-        self._n_complex = max(n_sketched, 0) // 2
-        self._final = draw_srht(rng, n_concat, self._n_complex) if self._n_complex else None
+        n_real = (self.n_components - (0 if self._constant_in_lone else 1)
+                  - (n_features if self.exact_linear_ else 0))
+        self._n_real = n_real
+        self._n_complex = n_real // 2
+        # direct: block j has m_j complex columns, m_j proportional to c_j (one odd column is a
+        # Rademacher projection of the others); mixed: too few columns for one per degree, so
+        # every column is a Rademacher projection of one-sample blocks.
+        self._mixed = len(self._degrees) > self._n_complex
+        widths = [1] * len(self._degrees) if self._mixed else allocate_widths(
+            [self._coef[j] for j in self._degrees], self._n_complex) if self._degrees else []
+        self._widths = dict(zip(self._degrees, widths))
+        self._polysketch = draw_polysketch_blocks(
+            rng, n_features, self._sketch_dim, max(self._degrees, default=1), self._widths)
+        n_sketch = 2 * sum(widths)
         self._lone = None
-        if self._constant_in_lone or n_sketched % 2:
-            self._lone = {"signs": rademacher(rng, 2 * n_concat + 1)}
+        if self._mixed:
+            n_in = n_sketch + self._constant_in_lone
+            self._lone = {"matrix": rademacher(rng, (n_in, n_real)) / math.sqrt(n_real)}
+        elif n_real % 2:
+            self._lone = {"signs": rademacher(rng, n_sketch)}
+        self._prepared = {}
         return self.n_components
 
     def _namespace_array(self):
         return np.asarray(self._coef)
 
     def _bytes_per_row(self, itemsize):
-        # a few complex arrays of width (number of degrees) * sketch_dim dominate
-        n_concat = max(1, len(self._degrees)) * self._sketch_dim
-        return 2 * itemsize * (3 * n_concat + self.degree * self._sketch_dim
-                               + self.n_features_in_)
+        # complex spectra and gathers of width sketch_dim at every node, the output row
+        leaves = polysketch_leaves(max(self._degrees, default=1))
+        return 2 * itemsize * (4 * leaves * self._sketch_dim + 2 * self.n_components
+                               + 2 * leaves * self.n_features_in_)
+
+    def _device_params(self, xp, device, dtype):
+        """The tree's parameters in ``xp`` on ``device``, moved once per fit and dtype."""
+        key = (xp.__name__, str(device), str(dtype))
+        if key not in self._prepared:
+            prepared = prepare_polysketch_blocks(xp, self._polysketch, device, dtype)
+            if self._lone is not None:
+                name = "matrix" if self._mixed else "signs"
+                prepared["lone"] = to_device(xp, self._lone[name], device, dtype=dtype)
+            self._prepared[key] = prepared
+        return self._prepared[key]
 
     def _transform_batch(self, xp, X, device):
+        params = self._device_params(xp, device, X.dtype)
         # norms of x / max|x_j| cannot overflow or underflow (see max_abs_rows)
         scale = max_abs_rows(xp, X)
         scaled = X / scale
         inner = xp.linalg.vector_norm(scaled, axis=1, keepdims=True)
         norms = inner * scale
         unit = scaled / xp.where(inner > 0, inner, xp.ones_like(inner))
-        constant = math.sqrt(self._coef[0]) * norms
-        columns = [] if self._constant_in_lone else [constant]
+        n = X.shape[0]
+        head = [] if self._constant_in_lone else [math.sqrt(self._coef[0]) * norms]
         if self.exact_linear_:
-            columns.append(math.sqrt(self._coef[1]) * X)
-        if self._degrees:
-            powers = polysketch_powers(xp, unit, self._polysketch, device)
-            stacked = xp.concat([math.sqrt(self._coef[j]) * powers[j - 1]
-                                 for j in self._degrees], axis=-1) * norms
-        else:  # a constant polynomial: nothing to sketch
-            stacked = xp.zeros((X.shape[0], self._sketch_dim), dtype=X.dtype, device=device)
+            head.append(math.sqrt(self._coef[1]) * X)
+        if not self._degrees:  # a constant polynomial (degree 1, exact linear): no sketch
+            return xp.concat(head + [xp.zeros((n, self._n_real), dtype=X.dtype, device=device)],
+                             axis=1)
+        if self._mixed:
+            return xp.concat(head + [self._mixed_columns(xp, unit, norms, params)], axis=1)
         weight = 1.0 if self._lone is None else lone_column_weight(self._n_complex)
-        if self._n_complex:
-            W = srht(xp, stacked, self._final, device) * math.sqrt(weight)
-            columns += [xp.real(W), xp.imag(W)]
+        factors = {j: math.sqrt(self._coef[j] * weight / m) for j, m in self._widths.items()}
+        if _is_numpy(xp):
+            return self._numpy_columns(np.asarray(X), head, unit, norms, params, factors)
+        blocks = polysketch_blocks(xp, unit, params)
+        W = xp.concat([b * (norms * factors[j]) for j, b in zip(self._degrees, blocks)], axis=1)
+        # interleaved [Re, Im] pairs: the layout of a complex array viewed as real
+        sketch = xp.reshape(xp.stack([xp.real(W), xp.imag(W)], axis=-1), (n, 2 * W.shape[1]))
+        columns = head + [sketch]
         if self._lone is not None:
-            signs = to_device(xp, self._lone["signs"], device, dtype=X.dtype)
-            half = stacked.shape[1]
-            lone = (xp.real(stacked) @ signs[:half] + xp.imag(stacked) @ signs[half:2 * half])
-            if self._constant_in_lone:
-                lone = lone + constant[:, 0] * signs[2 * half]
-            columns.append(math.sqrt(1.0 - weight) * lone[:, None])
-        return xp.concat([xp.astype(c, X.dtype) for c in columns], axis=1)
+            lone = (sketch @ params["lone"]) * math.sqrt((1.0 - weight) / weight)
+            columns.append(lone[:, None])
+        return xp.concat(columns, axis=1)
+
+    def _numpy_columns(self, X, head, unit, norms, params, factors):
+        """NumPy: the blocks are multiplied straight into the (complex view of the) output."""
+        n = X.shape[0]
+        Z = np.empty((n, self.n_components), dtype=X.dtype)
+        start = 0
+        for column in head:
+            Z[:, start:start + column.shape[1]] = column
+            start += column.shape[1]
+        n_sketch = 2 * sum(self._widths.values())
+        real = Z[:, start:start + n_sketch]
+        W = real.view(np.complex64 if X.dtype == np.float32 else np.complex128)
+        offsets = np.cumsum([0] + [self._widths[j] for j in self._degrees])
+
+        def write(k, a, b):
+            j = self._degrees[k]
+            out = W[:, offsets[k]:offsets[k + 1]]
+            if b.shape[0] < a.shape[0]:
+                a, b = b, a
+            # the one-row factor, if any, takes the constant; the norms go on in place
+            np.multiply(a * factors[j], b, out=out)
+            out *= norms
+
+        polysketch_blocks(np, unit, params, write=write)
+        if self._lone is not None:
+            weight = lone_column_weight(self._n_complex)
+            Z[:, -1] = (real @ params["lone"]) * math.sqrt((1.0 - weight) / weight)
+        return Z
+
+    def _mixed_columns(self, xp, unit, norms, params):
+        """Too few columns for one per degree: a Rademacher projection of one-sample blocks."""
+        blocks = polysketch_blocks(xp, unit, params)
+        W = xp.concat([b * math.sqrt(self._coef[j]) for j, b in zip(self._degrees, blocks)],
+                      axis=1) * norms
+        parts = [xp.real(W), xp.imag(W)]
+        if self._constant_in_lone:
+            parts.insert(0, math.sqrt(self._coef[0]) * norms)
+        return xp.concat(parts, axis=1) @ params["lone"]
 
 
 def _rescaled(xp, block, target):
