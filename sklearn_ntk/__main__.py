@@ -272,6 +272,18 @@ def _sketch_fit_predict_timed(model, X_train, y_train, X_test):
     return (time.perf_counter() - start,)
 
 
+def _line_through(rows):
+    """Slope and intercept of the sketch times against n (through the origin for one point)."""
+    import numpy as np
+
+    ns = np.array([n for n, _, _ in rows], dtype=float)
+    ts = np.array([t for _, _, t in rows])
+    if len(set(ns)) < 2:
+        return ts.mean() / ns.mean(), 0.0
+    slope, intercept = np.polyfit(ns, ts, 1)
+    return slope, intercept
+
+
 def _resampled_digits(X, y, n, rng):
     """``n`` rows drawn with replacement from the digits, each with a little Gaussian noise."""
     index = rng.integers(0, len(X), size=n)
@@ -279,14 +291,14 @@ def _resampled_digits(X, y, n, rng):
 
 
 def demo(quick=False, depth=2, n_components=None, feature_map="random_features", seed=0,
-         max_exact_seconds=20.0):
+         max_exact_seconds=40.0, time_budget=90.0):
     """Run the demo and return its measurements as a dict (see the module docstring)."""
     import numpy as np
 
     if n_components is None:
         n_components = 256 if quick else 1024
-    exact_sizes = (250, 500, 1000) if quick else (1000, 2000, 4000, 8000)
-    sketch_only_sizes = (4000,) if quick else (16_000, 32_000, _TARGET_ROWS)
+    exact_sizes = (250, 500, 1000) if quick else (1000, 2000, 4000, 6000)
+    sketch_only_sizes = (4000,) if quick else (16_000, _TARGET_ROWS)
     map_name = {"random_features": "NTKRandomFeatures", "sketch": "NTKSketch"}[feature_map]
     results = {"n_components": n_components, "feature_map": feature_map, "depth": depth}
     total_start = time.perf_counter()
@@ -334,11 +346,23 @@ def demo(quick=False, depth=2, n_components=None, feature_map="random_features",
     _exact_fit_predict_timed(X_train[:100], y_train[:100], X_test[:10], depth, alpha_exact)
     _sketch_fit_predict_timed(_sketch_model(feature_map, n_components, depth, seed),
                               X_train[:100], y_train[:100], X_test[:10])
+    last_sketch = None
     for n in exact_sizes + sketch_only_sizes:
+        elapsed = time.perf_counter() - total_start
+        # cost of this size, predicted pessimistically from the previous one
+        predicted_sketch = 0.0 if last_sketch is None else last_sketch[1] * n / last_sketch[0]
+        if last_sketch is not None and elapsed + predicted_sketch > time_budget:
+            _say(f"  {n:>7,}  skipped: about {_fmt_time(predicted_sketch)} more would exceed "
+                 f"the {time_budget:.0f} s budget (--time-budget)")
+            continue
         X_n, y_n = _resampled_digits(X_all, y_all, n, rng)
         _say(f"  {n:>7,}", end="")  # the row is completed as its measurements finish
         exact_parts = None
-        if n in exact_sizes and (last_exact is None or sum(last_exact[1]) <= max_exact_seconds):
+        predicted_exact = (0.0 if last_exact is None
+                           else sum(last_exact[1]) * (n / last_exact[0]) ** 3)
+        if n in exact_sizes and (last_exact is None or (  # the first size always runs
+                predicted_exact <= max_exact_seconds
+                and elapsed + predicted_exact + predicted_sketch <= time_budget)):
             exact_parts = _best_of(lambda: _exact_fit_predict_timed(X_n, y_n, X_test, depth,
                                                                     alpha_exact))
             last_exact = (n, exact_parts)
@@ -348,6 +372,7 @@ def demo(quick=False, depth=2, n_components=None, feature_map="random_features",
             _say(f"  {'-':>9}  {'':>9} {'':>8}", end="")
         (t_sk,) = _best_of(lambda: _sketch_fit_predict_timed(
             _sketch_model(feature_map, n_components, depth, seed), X_n, y_n, X_test))
+        last_sketch = (n, t_sk)
         if exact_parts is None:
             _say(f"  {_fmt_time(t_sk):>9}  {'(sketch only)':>14}")
             rows.append((n, None, t_sk))
@@ -387,13 +412,11 @@ def demo(quick=False, depth=2, n_components=None, feature_map="random_features",
     if measured_60k:
         sketch_60k, how = measured_60k[0], "measured"
     else:  # straight line through the sketch timings (quick mode)
-        ns = np.array([n for n, _, _ in rows], dtype=float)
-        ts = np.array([t for _, _, t in rows])
-        slope, intercept = np.polyfit(ns, ts, 1)
-        sketch_60k, how = max(intercept + slope * _TARGET_ROWS, ts.max()), "extrapolated linearly"
+        slope, intercept = _line_through(rows)
+        sketch_60k = max(intercept + slope * _TARGET_ROWS, max(t for _, _, t in rows))
+        how = "extrapolated linearly"
     if results["crossover"][1] is None:  # exact still faster: where the two models cross
-        ns = np.array([n for n, _, _ in rows], dtype=float)
-        slope, intercept = np.polyfit(ns, np.array([t for _, _, t in rows]), 1)
+        slope, intercept = _line_through(rows)
         grid = np.geomspace(n_ex, 10 * _TARGET_ROWS, 400)
         r = grid / n_ex
         exact_model = t_kernel * r ** 2 + t_solve * r ** 3 + t_predict * r
@@ -404,8 +427,8 @@ def demo(quick=False, depth=2, n_components=None, feature_map="random_features",
     results.update(exact_seconds_60k=exact_60k, sketch_seconds_60k=sketch_60k,
                    sketch_60k_measured=bool(measured_60k))
     _say(f"  At {_TARGET_ROWS:,} training rows:")
-    _say(f"    sketch ({how}): {_fmt_time(sketch_60k)}; memory grows linearly with n "
-         f"(features in batches, a {n_components} x {n_components} Gram matrix)")
+    _say(f"    sketch ({how}): {_fmt_time(sketch_60k)}; memory: the data, one batch of "
+         f"features and a {n_components} x {n_components} Gram matrix")
     _say(f"    exact (extrapolated from n = {n_ex:,}: kernel x (n ratio)^2, solve x (n ratio)^3): "
          f"{_fmt_time(exact_60k)}, and a {_TARGET_ROWS:,} x {_TARGET_ROWS:,} float64 kernel of "
          f"{memory_gb:.1f} GB")
@@ -469,9 +492,14 @@ def build_parser():
                              help="random_features: NTKRandomFeatures (fastest); sketch: "
                                   "NTKSketch (degree-8 PolySketch, slower per row) "
                                   "(default: random_features)")
-    demo_parser.add_argument("--max-exact-seconds", type=float, default=20.0,
-                             help="stop timing the exact method at larger n once one exact "
-                                  "fit took longer than this (default: 20)")
+    demo_parser.add_argument("--max-exact-seconds", type=float, default=40.0,
+                             help="skip the exact method at sizes where its predicted time "
+                                  "(the previous size's, times the cube of the size ratio) "
+                                  "exceeds this (default: 40)")
+    demo_parser.add_argument("--time-budget", type=float, default=90.0,
+                             help="skip the remaining sizes once their predicted time would "
+                                  "take the demo past this many seconds; their costs are then "
+                                  "extrapolated (default: 90)")
 
     commands.add_parser("info", help="print versions, thread pools, optional array libraries "
                                      "and GPUs found",
@@ -487,7 +515,7 @@ def main(argv=None):
     if args.command == "demo":
         demo(quick=args.quick, depth=args.depth, n_components=args.n_components,
              feature_map=args.feature_map, seed=args.seed,
-             max_exact_seconds=args.max_exact_seconds)
+             max_exact_seconds=args.max_exact_seconds, time_budget=args.time_budget)
     elif args.command == "info":
         info()
     return 0
