@@ -1,0 +1,307 @@
+"""Layer-wise sketches: CNTKSketch(architecture=...) against the exact kernel of the layers."""
+
+import os
+import pickle
+import zlib
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_ntk import CNTKSketch, CNTKSketchClassifier, CNTKSketchRegressor, cntk_kernel
+from sklearn_ntk.layers import AvgPool, Conv, Dense, Flatten, GlobalAvgPool, ReLU, gap
+from sklearn_ntk.layers._features import FeatureContext
+from sklearn_ntk.layers._ops import _Params
+from sklearn_ntk.layers._serial import FeatureNetwork
+
+needs_array_api = pytest.mark.skipif(os.environ.get("SCIPY_ARRAY_API") != "1",
+                                     reason="set SCIPY_ARRAY_API=1 to test array-API inputs")
+
+SHAPE = (8, 8, 3)
+# pooling, a flatten and biases (a convolution's, two dense layers' and the readout's)
+MIXED = [Conv(3, bias=0.3), ReLU(), AvgPool(2), Conv(3), ReLU(), Flatten(), Dense(0.2), ReLU(),
+         Dense(0.1)]
+
+
+@pytest.fixture
+def rng(request):
+    """A generator seeded differently (and reproducibly) for every test."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+def relative_error(Z, K):
+    return np.linalg.norm(Z @ Z.T - K) / np.linalg.norm(K)
+
+
+def _rel(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+
+
+def _readout(layers, X, shape, seed=0, sketch_dim=64):
+    """Readout vectors of a FeatureNetwork (before the final projection), NumPy."""
+    net = FeatureNetwork(layers, shape, np.random.RandomState(seed), degree=4,
+                         sketch_dim=sketch_dim)
+    ctx = FeatureContext(np, _Params(np, np.float64, None))
+    return net.features(ctx, X.reshape((X.shape[0],) + tuple(shape)))
+
+
+# --------------------------------------------------------------------- scikit-learn API
+
+
+@parametrize_with_checks([
+    CNTKSketch(n_components=64, architecture="gap", random_state=0),
+    CNTKSketch(n_components=33, architecture=[Conv(2, bias=0.1), ReLU(), AvgPool(1),
+                                              Flatten(), Dense(0.1)], random_state=0),
+    CNTKSketchRegressor(64, architecture="flatten", random_state=0),
+    CNTKSketchClassifier(64, architecture="myrtle", random_state=0),
+])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# --------------------------------------------------------------------- approximation
+
+
+def _mean_error(architecture, n_components, rng, seeds=(0, 1, 2)):
+    errors = []
+    for seed in seeds:
+        X = rng.standard_normal((16, int(np.prod(SHAPE))))
+        K = cntk_kernel(X, architecture=architecture, image_shape=SHAPE)
+        Z = CNTKSketch(n_components, architecture=architecture, image_shape=SHAPE,
+                       random_state=seed).fit_transform(X)
+        errors.append(relative_error(Z, K))
+    return float(np.mean(errors))
+
+
+@pytest.mark.parametrize("architecture", ["gap", "flatten", "myrtle", MIXED],
+                         ids=["gap", "flatten", "myrtle", "mixed"])
+def test_approximation_acceptance(architecture, rng):
+    """16 images 8x8x3: error <= 0.10 at 4096 (mean of 3 seeds), and smaller than at 256."""
+    error_4096 = _mean_error(architecture, 4096, rng)
+    error_256 = _mean_error(architecture, 256, rng)
+    assert error_4096 <= 0.10
+    assert error_4096 < error_256
+
+
+@pytest.mark.parametrize("layers", [
+    [Conv(3, bias=0.5), AvgPool(2), Flatten(), Dense(0.3)],
+    [Dense(0.2), Conv(2, "valid"), GlobalAvgPool()],
+    [Conv(3), Conv((2, 3), bias=0.1), AvgPool(3, 2, "same"), Flatten()],
+    [Flatten(), Dense(1.0), Dense()],
+])
+def test_linear_layers_are_exact(layers, rng):
+    """Without a ReLU nothing is sketched: the readout vectors give the kernel exactly."""
+    shape = (5, 6, 2)
+    X = rng.standard_normal((7, 60))
+    Z = _readout(layers, X, shape)
+    np.testing.assert_allclose(Z @ Z.T, cntk_kernel(X, architecture=layers, image_shape=shape),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("layers", [
+    [Conv(3), ReLU(), ReLU(), GlobalAvgPool()],
+    [ReLU(), Conv(3), ReLU(), Flatten()],
+    [Conv(3, "valid"), ReLU(), AvgPool(2, stride=1), Conv(2, "valid"), ReLU(), GlobalAvgPool(),
+     Dense(0.3)],
+    [Dense(0.5), ReLU(), Conv(3), ReLU(), AvgPool(3, 2, "same"), ReLU(), Flatten(), Dense()],
+])
+def test_other_layer_lists_converge(layers, rng):
+    """Nonlinearities in unusual places (no fused first layer, Theta = 0, pooling before a
+    ReLU) still approximate the exact kernel."""
+    shape = (6, 6, 2)
+    X = rng.standard_normal((12, 72))
+    K = cntk_kernel(X, architecture=layers, image_shape=shape)
+    errors = [relative_error(CNTKSketch(2048, architecture=layers, image_shape=shape,
+                                        random_state=seed).fit_transform(X), K)
+              for seed in range(2)]
+    assert np.mean(errors) <= 0.10
+
+
+def test_ratio_estimator_bias_after_pooling_shrinks_with_width():
+    """A ReLU after a pooling reads estimated variances (a ratio estimator): its bias is
+    many standard errors at sketch_dim 2 and far smaller at 64 (mean over 300 draws of the
+    mean off-diagonal ratio to the exact kernel)."""
+    shape = (4, 4, 2)
+    X = np.random.default_rng(0).standard_normal((6, 32))
+    layers = [Conv(3), ReLU(), AvgPool(2), ReLU(), Flatten()]
+    K = cntk_kernel(X, architecture=layers, image_shape=shape)
+    iu = np.triu_indices(6, 1)
+    results = {}
+    for sketch_dim in (2, 64):
+        stats = []
+        for seed in range(300):
+            Z = _readout(layers, X, shape, seed=seed, sketch_dim=sketch_dim)
+            stats.append(np.mean((Z @ Z.T)[iu] / K[iu]))
+        results[sketch_dim] = (np.mean(stats) - 1.0, np.std(stats) / np.sqrt(len(stats)))
+    (bias_small, se_small), (bias_wide, se_wide) = results[2], results[64]
+    assert abs(bias_small) > 5 * se_small, results
+    assert abs(bias_small) - abs(bias_wide) > 5 * np.hypot(se_small, se_wide), results
+    assert abs(bias_wide) < 0.05, results
+
+
+def test_self_kernel_diagonal_is_close(rng):
+    """The norms are carried exactly through convolutions and ReLUs: the diagonal of the
+    readout Gram matrix has no sketching error without pooling before a ReLU."""
+    X = rng.standard_normal((5, int(np.prod(SHAPE))))
+    layers = [Conv(3, bias=0.2), ReLU(), Conv(3), ReLU(), Flatten(), Dense(0.1)]
+    Z = _readout(layers, X, SHAPE)
+    K = cntk_kernel(X, architecture=layers, image_shape=SHAPE)
+    np.testing.assert_allclose(np.diag(Z @ Z.T), np.diag(K), rtol=0.05)
+
+
+# --------------------------------------------------------------------- parameters
+
+
+def test_preset_name_equals_its_layer_list(rng):
+    X = rng.standard_normal((6, int(np.prod(SHAPE))))
+    by_name = CNTKSketch(256, architecture="gap", depth=2, filter_size=2, image_shape=SHAPE,
+                         random_state=3).fit(X)
+    by_list = CNTKSketch(256, architecture=gap(2, 2), image_shape=SHAPE,
+                         random_state=3).fit(X)
+    np.testing.assert_array_equal(by_name.transform(X), by_list.transform(X))
+    assert by_name.layers_ == tuple(gap(2, 2)) + (Dense(),)
+    assert by_name.coef_.shape == (2, 2, 5) and len(by_name.fit_errors_) == 2
+    myrtle = CNTKSketch(256, architecture="myrtle", image_shape=SHAPE, random_state=0).fit(X)
+    assert sum(isinstance(layer, Conv) for layer in myrtle.layers_) == 4  # depth 5
+    assert myrtle.n_pooled_ > 0 and myrtle.output_shape_ == (2, 2)
+
+
+def test_architecture_none_is_the_legacy_map(rng):
+    X = rng.standard_normal((4, int(np.prod(SHAPE))))
+    legacy = CNTKSketch(128, depth=2, image_shape=SHAPE, random_state=0).fit_transform(X)
+    same = CNTKSketch(128, architecture=None, depth=2, image_shape=SHAPE,
+                      random_state=0).fit_transform(X)
+    np.testing.assert_array_equal(legacy, same)
+
+
+@pytest.mark.parametrize("params, error, match", [
+    (dict(architecture=[Conv(3), ReLU(), Flatten()], depth=2), ValueError, "depth"),
+    (dict(architecture=[Conv(3), ReLU(), Flatten()], filter_size=5), ValueError, "filter_size"),
+    (dict(architecture="myrtle", padding="valid"), ValueError, "padding"),
+    (dict(architecture="myrtle", depth=3), ValueError, "depth"),
+    (dict(architecture="resnet"), InvalidParameterError, "architecture"),
+    (dict(architecture=[Conv(3), "relu", Flatten()]), TypeError, "layer"),
+    (dict(architecture=[Conv, ReLU(), Flatten()]), TypeError, "instance"),
+    (dict(architecture=[Conv(3), ReLU()]), ValueError, "Flatten"),
+    (dict(architecture=[Conv(9, "valid"), ReLU(), Flatten()]), ValueError, "valid"),
+])
+def test_bad_architectures_raise_in_fit(params, error, match, rng):
+    X = rng.standard_normal((3, int(np.prod(SHAPE))))
+    sketch = CNTKSketch(64, image_shape=SHAPE, **params)  # init never validates
+    with pytest.raises(error, match=match):
+        sketch.fit(X)
+    with pytest.raises(error, match=match):
+        CNTKSketchClassifier(64, image_shape=SHAPE, **params).fit(X, [0, 1, 0])
+
+
+def test_same_random_state_same_features_whatever_max_memory(rng):
+    X = rng.standard_normal((9, int(np.prod(SHAPE))))
+    for architecture in ("myrtle", MIXED):
+        params = dict(n_components=129, architecture=architecture, image_shape=SHAPE,
+                      random_state=5)
+        reference = CNTKSketch(**params).fit_transform(X)
+        small = CNTKSketch(max_memory=1, **params).fit(X)  # one image per batch
+        np.testing.assert_allclose(small.transform(X), reference, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(small.transform(X[3:5]), reference[3:5], rtol=1e-12,
+                                   atol=1e-12)
+
+
+def test_memory_per_row_grows_with_the_pixels():
+    def bytes_per_row(shape):
+        X = np.zeros((1, int(np.prod(shape))))
+        sketch = CNTKSketch(256, architecture="flatten", image_shape=shape).fit(X)
+        return sketch._bytes_per_row(8)
+
+    small, large = bytes_per_row((8, 8, 1)), bytes_per_row((16, 16, 1))
+    assert 3 * small < large < 5 * small  # linear in the pixels
+
+
+def test_float32_in_float32_out_and_zero_images(rng):
+    X = rng.standard_normal((4, int(np.prod(SHAPE))))
+    X[1] = 0.0
+    sketch = CNTKSketch(64, architecture=MIXED, image_shape=SHAPE, random_state=0)
+    Z64 = sketch.fit_transform(X)
+    Z32 = sketch.fit_transform(X.astype(np.float32))
+    assert Z32.dtype == np.float32 and np.all(np.isfinite(Z64))
+    assert _rel(Z32, Z64) <= 1e-4
+    # bias terms keep a zero image's features non-zero; without bias they are zero
+    gap_features = CNTKSketch(64, architecture="gap", image_shape=SHAPE,
+                              random_state=0).fit_transform(X)
+    assert np.all(gap_features[1] == 0) and np.any(Z64[1] != 0)
+
+
+# --------------------------------------------------------------------- estimators
+
+
+def test_grid_search_over_architecture():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:180] / 16.0, y[:180]
+    grid = {"architecture": ["gap", "flatten",
+                             [Conv(3), ReLU(), AvgPool(2), Conv(3), ReLU(), Flatten()]]}
+    model = CNTKSketchClassifier(128, image_shape=(8, 8), alphas=[1e-3, 1e-2, 1e-1],
+                                 random_state=0)
+    search = GridSearchCV(model, grid, cv=2).fit(X, y)
+    assert len(search.cv_results_["mean_test_score"]) == 3
+    assert min(search.cv_results_["mean_test_score"]) > 0.5
+    assert search.best_params_["architecture"] in grid["architecture"]
+
+
+def test_clone_and_pickle(rng):
+    X = rng.standard_normal((20, int(np.prod(SHAPE))))
+    y = X[:, :10].sum(axis=1)
+    model = CNTKSketchRegressor(128, architecture=MIXED, image_shape=SHAPE, alpha=0.1,
+                                random_state=0).fit(X, y)
+    copy = clone(model)
+    assert copy.architecture == MIXED and copy.architecture is not MIXED
+    np.testing.assert_array_equal(copy.fit(X, y).predict(X), model.predict(X))
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    sketch = CNTKSketch(65, architecture="myrtle", image_shape=SHAPE, random_state=1).fit(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(sketch)).transform(X),
+                                  sketch.transform(X))
+
+
+# --------------------------------------------------------------------- backends
+
+
+def test_dask_transform_and_fit_match_numpy(rng):
+    da = pytest.importorskip("dask.array")
+    shape = (5, 5, 2)
+    X = rng.standard_normal((60, 50))
+    y = X[:, :10].sum(axis=1)
+    layers = [Conv(3, bias=0.1), ReLU(), AvgPool(2, padding="same"), Flatten(), Dense(0.2)]
+    params = dict(n_components=129, architecture=layers, image_shape=shape, random_state=1)
+    sketch = CNTKSketch(**params).fit(X)
+    X_dask = da.from_array(X, chunks=(25, 50))
+    Z = sketch.transform(X_dask)
+    assert isinstance(Z, da.Array) and Z.shape == (60, 129)
+    assert _rel(Z.compute(), sketch.transform(X)) <= 1e-10
+    reference = CNTKSketchRegressor(alpha=0.1, **params).fit(X, y)
+    dasked = CNTKSketchRegressor(alpha=0.1, **params).fit(X_dask, da.from_array(y, chunks=25))
+    assert _rel(dasked.coef_, reference.coef_) <= 1e-8
+
+
+@needs_array_api
+@pytest.mark.parametrize("architecture", ["myrtle", MIXED], ids=["myrtle", "mixed"])
+def test_array_api_strict_features_match_numpy(architecture, rng):
+    xps = pytest.importorskip("array_api_strict")
+    X = rng.standard_normal((10, int(np.prod(SHAPE))))
+    y = rng.integers(0, 3, 10)
+    params = dict(n_components=129, architecture=architecture, image_shape=SHAPE,
+                  random_state=1)
+    expected = CNTKSketch(**params).fit_transform(X)
+    with config_context(array_api_dispatch=True):
+        X_xp = xps.asarray(X)
+        Z = CNTKSketch(**params).fit_transform(X_xp)
+        model = CNTKSketchClassifier(alpha=0.1, **params).fit(X_xp, xps.asarray(y))
+        scores = model.decision_function(X_xp)
+    assert type(Z) is type(X_xp)
+    assert _rel(np.asarray(Z), expected) <= 1e-6
+    reference = CNTKSketchClassifier(alpha=0.1, **params).fit(X, y)
+    assert _rel(np.asarray(scores), reference.decision_function(X)) <= 1e-6
