@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._backend import namespace_of
+from ._progress import progress
 from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collection, map_rows, \
     output_float_dtype
 
@@ -195,9 +196,12 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # Batches are written into the preallocated output: peak memory is the output plus
         # one batch's intermediates, never two copies of the output.
         out = xp.empty((n, self._n_features_out), dtype=X.dtype, device=device)
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            out[start:stop, ...] = self._transform_batch(xp, X[start:stop, ...], device)
+        verbose = 0 if in_dask_block() else getattr(self, "verbose", 0)
+        with progress(-(-n // batch), verbose, f"{type(self).__name__}.transform") as bar:
+            for start in range(0, n, batch):
+                stop = min(start + batch, n)
+                out[start:stop, ...] = self._transform_batch(xp, X[start:stop, ...], device)
+                bar.update()
         return out
 
     def _dask_input(self, X):

@@ -18,7 +18,9 @@ from sklearn.utils.validation import (
 
 from ._backend import namespace_of, to_numpy
 from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch, validate_rows
-from ._dask import as_dask_array, is_dask_array, is_dask_collection, output_float_dtype
+from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collection, \
+    output_float_dtype
+from ._progress import progress
 from ._backend import _is_numpy
 from ._ridge import RidgeStatistics, ridge_memory_bytes, solve_ridge, solve_ridge_dual
 from .feature_maps import NTKRandomFeatures, NTKSketch
@@ -131,16 +133,24 @@ class _BaseFeatureRidge(BaseEstimator):
         # update and merge per batch then dominated the fit.
         batch = rows_per_batch(2 * 8 * feature_map._n_features_out, self.max_memory)
         stats = RidgeStatistics.empty(feature_map._n_features_out, Y.shape[1])
-        for start in range(0, X.shape[0], batch):
-            stop = min(start + batch, X.shape[0])
-            Z = feature_map.transform(X[start:stop, ...])
-            part = RidgeStatistics.from_chunk(
-                Z, Y[start:stop], None if sample_weight is None else sample_weight[start:stop],
-                xp=xp, device=device)
-            del Z
-            stats.merge_into(part)
-            del part
+        with progress(-(-X.shape[0] // batch), self._verbosity(),
+                      f"{type(self).__name__}.fit") as bar:
+            for start in range(0, X.shape[0], batch):
+                stop = min(start + batch, X.shape[0])
+                Z = feature_map.transform(X[start:stop, ...])
+                part = RidgeStatistics.from_chunk(
+                    Z, Y[start:stop],
+                    None if sample_weight is None else sample_weight[start:stop],
+                    xp=xp, device=device)
+                del Z
+                stats.merge_into(part)
+                del part
+                bar.update()
         return stats
+
+    def _verbosity(self):
+        # inside a dask task the scheduler's own progress bar is the right report
+        return 0 if in_dask_block() else getattr(self, "verbose", 0)
 
     def _check_memory(self, n_features):
         """Refuse before allocating when the ridge state cannot fit in this machine."""
@@ -392,9 +402,12 @@ class _BaseFeatureRidge(BaseEstimator):
         if n <= batch:
             return feature_map.transform(X) @ coef + intercept
         out = xp.empty((n, coef.shape[1]), dtype=X.dtype, device=device)
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            out[start:stop, ...] = feature_map.transform(X[start:stop, ...]) @ coef + intercept
+        with progress(-(-n // batch), self._verbosity(), f"{type(self).__name__}.{method}") as bar:
+            for start in range(0, n, batch):
+                stop = min(start + batch, n)
+                out[start:stop, ...] = (feature_map.transform(X[start:stop, ...]) @ coef
+                                        + intercept)
+                bar.update()
         return out
 
     def __sklearn_tags__(self):
@@ -573,6 +586,7 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
 
 
 _FEATURE_MAP_PARAMS = {
+    "verbose": ["verbose"],
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "depth": [Interval(Integral, 1, None, closed="left")],
     "feature_map": [StrOptions({"sketch", "random_features", "nystroem"})],
@@ -643,6 +657,10 @@ _COMMON_DOC = """
         the ridge state, three ``n_components`` x ``n_components`` float64 matrices
         (``24 * n_components**2`` bytes); a model whose ridge state cannot fit in this
         machine's memory is refused before any work. Results do not depend on it.
+    verbose : int, default=0
+        Report progress of long ``fit`` and ``predict`` loops (batches done / total, rate,
+        time left): a ``tqdm`` bar when ``tqdm`` is installed, plain lines otherwise. On dask
+        input use dask's own progress bar (``dask.diagnostics.ProgressBar``) instead.
 """
 
 
@@ -685,7 +703,7 @@ class NTKSketchRegressor(_NTKFeatureMixin, FeatureRidgeRegressor):
 
     def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
                  bias=0.0, leverage_sampling=False, alpha=1.0, alphas=None,
-                 fit_intercept=True, random_state=None, max_memory=None):
+                 fit_intercept=True, random_state=None, max_memory=None, verbose=0):
         self.n_components = n_components
         self.depth = depth
         self.feature_map = feature_map
@@ -697,6 +715,7 @@ class NTKSketchRegressor(_NTKFeatureMixin, FeatureRidgeRegressor):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.max_memory = max_memory
+        self.verbose = verbose
 
 class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
     __doc__ = """Classification by ridge regression of centred one-hot targets on NTK features.
@@ -730,7 +749,7 @@ class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
 
     def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
                  bias=0.0, leverage_sampling=False, alpha=1.0, alphas=None,
-                 fit_intercept=True, random_state=None, max_memory=None):
+                 fit_intercept=True, random_state=None, max_memory=None, verbose=0):
         self.n_components = n_components
         self.depth = depth
         self.feature_map = feature_map
@@ -742,3 +761,4 @@ class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.max_memory = max_memory
+        self.verbose = verbose

@@ -428,3 +428,22 @@ def test_clone_after_failed_fit_is_clean():
     with pytest.raises(ValueError):
         model.fit(X, y)
     clone(model).set_params(alphas=None).fit(X, y)
+
+
+# ----------------------------------------------------------------------- progress
+
+
+def test_verbose_fit_and_predict_report_progress(capsys):
+    X, y = _data(3000, 10)
+    model = NTKSketchRegressor(128, feature_map="random_features", verbose=1,
+                               max_memory=2**19, random_state=0).fit(X, y)
+    model.predict(X)
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "NTKSketchRegressor.fit" in output and "NTKSketchRegressor.predict" in output
+    quiet = NTKSketchRegressor(128, feature_map="random_features", max_memory=2**19,
+                               random_state=0).fit(X, y)
+    quiet.predict(X)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    np.testing.assert_array_equal(quiet.coef_, model.coef_)
