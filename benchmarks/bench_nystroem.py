@@ -138,7 +138,7 @@ def main():
         dual_vs_primal(500, 2048)
         accuracy_table(1000, 500, 2, {"nystroem": [512], "sketch": [1024]})
     else:
-        dual_vs_primal(2000, 8192)
+        dual_vs_primal(2000, 4096)
         accuracy_table(6000, 2000, 2, {"nystroem": [1024, 2048, 4096], "sketch": [4096, 8192]})
 
 
