@@ -1,4 +1,4 @@
-r"""CNTKSketch: features of the convolutional NTK with global average pooling (ALGORITHMS.md §8).
+r"""CNTKSketch: features of the convolutional NTK, for global average pooling or any layer list.
 
 The exact CNTK-GAP of a depth-``L`` ReLU CNN (:func:`sklearn_ntk._cntk_kernel.cntk_kernel`)
 costs :math:`O((HW)^2)` per pair of images. CNTKSketch maps every image to ``n_components``
@@ -73,6 +73,17 @@ added noise (at depth 1 on 2,000 Fashion-MNIST images it cost about 1 point of t
 After the last layer the pixel vectors are averaged
 (global average pooling) and a final SRHT gives exactly ``n_components`` real columns, as in
 :class:`~sklearn_ntk.NTKSketch`.
+
+**Layer-wise path.** With ``architecture`` set (a preset name or a list of
+:mod:`sklearn_ntk.layers`), the same building blocks run layer by layer through one loop
+(:class:`sklearn_ntk.layers._serial.FeatureNetwork`): every layer maps per-position NNGP
+features :math:`g_p` and NTK features :math:`t_p` (with exact or estimated position
+variances :math:`N_p`) by its own feature rule -- a window aggregation for a convolution, a
+PolySketch of the :math:`\kappa_1` / :math:`\kappa_0` polynomials and a TensorSRHT for a
+ReLU, averages for the poolings, a scaled concatenation for a Flatten, a bias coordinate
+for a bias -- and the readout's features go through the same final SRHT. Its kernel is
+that of :func:`~sklearn_ntk.cntk_kernel` with the same ``architecture`` (the
+neural-tangents convention).
 
 References
 ----------
@@ -199,7 +210,7 @@ def _draw_first_layer(rng, a, c, d_mu, m, filter_size, last):
 
 
 def _relu_layer(xp, state, layer, params, filter_size, padding, last):
-    """One conv + ReLU layer of the sketch (ALGORITHMS.md §8).
+    """One conv + ReLU layer of the sketch.
 
     Parameters
     ----------
@@ -370,9 +381,10 @@ def resolve_architecture(architecture, depth, filter_size, padding, image_shape)
 class CNTKSketch(BaseFeatureMap):
     r"""CNTKSketch: random features of the convolutional NTK with global average pooling.
 
-    Approximates the kernel of :func:`sklearn_ntk._cntk_kernel.cntk_kernel` (ALGORITHMS.md
-    §3): the NTK of ``L`` layers of :math:`f\times f` stride-1 convolutions with ReLU,
-    followed by global average pooling and a linear readout,
+    With ``architecture=None`` (the default), approximates the kernel of
+    :func:`sklearn_ntk.cntk_kernel` with ``architecture=None``: the NTK of ``L`` layers of
+    :math:`f\times f` stride-1 convolutions with ReLU, followed by global average pooling
+    and a linear readout,
 
     .. math::
 
@@ -381,7 +393,7 @@ class CNTKSketch(BaseFeatureMap):
 
     by features :math:`\varphi` with :math:`\langle\varphi(x), \varphi(y)\rangle \approx
     \mathrm{CNTK}(x, y)`, computed in time linear in the number of pixels (Zandieh et al.
-    2021, ALGORITHMS.md §8). Per layer the ReLU kernels :math:`\kappa_1, \kappa_0` are
+    2021). Per layer the ReLU kernels :math:`\kappa_1, \kappa_0` are
     replaced by non-negative polynomials of degree ``degree`` fitted on the range of the
     correlations (:math:`[-1, 1]` at the first layer; :math:`[0, 1]` after it, since
     :math:`\kappa_1 \ge 0` makes every later correlation non-negative); the powers of the
@@ -404,16 +416,50 @@ class CNTKSketch(BaseFeatureMap):
     - deterministic bias: the polynomial fits (``fit_errors_``), and, at depth >= 2, the
       polynomials being applied to estimated rather than exact correlations.
 
+    With ``architecture`` given (a preset name or a list of :mod:`sklearn_ntk.layers`),
+    approximates ``cntk_kernel(X, architecture=architecture, ...)``, the NTK of that
+    network in the neural-tangents convention (for ``"gap"`` that is
+    :math:`2 / (f^2 C)` times the kernel of ``architecture=None``). Each layer applies its
+    own feature rule to per-position features (see :mod:`sklearn_ntk.layers`); the cost is
+    linear in the number of pixels, and layers after a pooling run at the pooled
+    resolution. The same list of unbiased steps and ratio estimators applies, with one
+    more ratio estimator: after an ``AvgPool`` or ``GlobalAvgPool`` the position variances
+    :math:`N_q` are no longer known in closed form, and a ReLU after a pooling uses
+    :math:`\|g_q\|^2`, the squared norm of the pooled NNGP features, in their place (its
+    bias is of order ``1 / sketch_dim``; the tests show it shrinking with the width). A
+    Flatten keeps the variances exact. Linear layers (Dense, Conv, poolings, Flatten) on
+    exactly carried coordinates add no randomness at all. At the first ReLU after the
+    first linear layer, where :math:`\Theta = \Sigma`, the NTK part is sketched as one
+    polynomial of :math:`\kappa_1(t) + t\kappa_0(t)` (no TensorSRHT), as in the default
+    path. A network with a bias is not positively homogeneous, so its inputs are not
+    rescaled against overflow.
+
     Parameters
     ----------
     n_components : int, default=1024
         Number of output features (exactly). When it is odd, the last column is a Rademacher
         projection of the pooled vector (as in :class:`~sklearn_ntk.NTKSketch`), so every
         value >= 1 gives an unbiased estimate of the sketched kernel.
-    depth : int, default=1
-        Number ``L`` of convolution + ReLU layers.
+    architecture : {None, "gap", "flatten", "myrtle", "fc"} or list of layers, default=None
+        ``None``: the global average pooling network of ``depth``, ``filter_size`` and
+        ``padding`` by the tuned fused recursion described above (the normalisation of
+        ``cntk_kernel(architecture=None)``). A preset name: the layer list of
+        :func:`sklearn_ntk.layers.gap`, :func:`~sklearn_ntk.layers.flatten` (both built
+        from ``depth``, ``filter_size``, ``padding``), :func:`~sklearn_ntk.layers.myrtle`
+        (Myrtle depth ``depth``, sized to ``image_shape``; ``filter_size`` and ``padding``
+        must keep their defaults) or :func:`~sklearn_ntk.layers.fc` (``depth`` hidden
+        layers on the flattened image), run by the layer-wise path. A list (or tuple) of
+        layer instances: that network, followed by a bias-free ``Dense()`` readout unless
+        it ends with a ``Dense``; ``depth``, ``filter_size`` and ``padding`` must then keep
+        their defaults. Stored as given and validated in ``fit``; layers are immutable
+        values, so lists clone, pickle and grid-search like any parameter.
+    depth : int, default=None
+        Number ``L`` of convolution + ReLU layers for ``architecture=None``, ``"gap"`` and
+        ``"flatten"`` (``None``: 1); the Myrtle depth for ``"myrtle"`` (``>= 4``,
+        ``None``: 5); hidden layers for ``"fc"`` (``None``: 1).
     filter_size : int, default=3
-        Side ``f`` of the square filters (stride 1).
+        Side ``f`` of the square filters (stride 1), for ``architecture=None``, ``"gap"``
+        and ``"flatten"``.
     padding : {"same", "valid"}, default="same"
         Zero padding of every convolution. ``"same"`` keeps the map size (for even ``f`` the
         window of pixel ``i`` covers ``i - floor((f-1)/2) .. i + ceil((f-1)/2)``);
@@ -455,13 +501,20 @@ class CNTKSketch(BaseFeatureMap):
         :math:`\kappa_1` and :math:`\kappa_0` at layer ``h + 1``, except at the first layer,
         where ``coef_[0, 1]`` fits :math:`\kappa_1(t) + t\kappa_0(t)` (the kernel
         :math:`\Theta^{(1)}`, see the module docstring). Float64, in the array namespace and
-        on the device of the data passed to ``fit``.
+        on the device of the data passed to ``fit``. With ``architecture`` given: one row
+        pair per ReLU of the network (its :math:`\kappa_1` fit, then its :math:`\kappa_0`
+        fit, or the :math:`\kappa_1 + t\kappa_0` fit of a fused first ReLU, or zeros where
+        the NTK part is zero).
     fit_errors_ : tuple of (float, float), one per layer
         Maximum absolute errors of the fits of ``coef_[h, 0]`` and ``coef_[h, 1]`` on their
-        intervals.
+        intervals (one tuple per ReLU with ``architecture``; a single error where the NTK
+        part needs no fit).
     image_shape_ : tuple of int (H, W, C)
     output_shape_ : tuple of int (H_L, W_L)
-        Size of the map after the ``depth`` convolutions (the pooled pixels).
+        Size of the map after the ``depth`` convolutions (the pooled pixels); with
+        ``architecture``, the last map before the readout reduces it to one position.
+    layers_ : tuple of Layer
+        Only with ``architecture``: the network in use, readout included.
     sketch_dim_ : int
         Width ``m`` in use.
     n_pooled_ : int
@@ -726,10 +779,18 @@ _COMMON_DOC = r"""
     ----------
     n_components : int, default=1024
         Number of CNTKSketch features.
-    depth : int, default=1
-        Number ``L`` of convolution + ReLU layers of the network.
+    architecture : {None, "gap", "flatten", "myrtle", "fc"} or list of layers, default=None
+        The network whose NTK is sketched; see :class:`CNTKSketch`. ``None``: the global
+        average pooling network of ``depth``, ``filter_size`` and ``padding``; a preset
+        name or a list of :mod:`sklearn_ntk.layers` runs the layer-wise path (a list must
+        leave ``depth``, ``filter_size`` and ``padding`` at their defaults).
+    depth : int, default=None
+        Number ``L`` of convolution + ReLU layers (``None``: 1) for ``architecture=None``,
+        ``"gap"`` and ``"flatten"``; the Myrtle depth for ``"myrtle"`` (``None``: 5);
+        hidden layers for ``"fc"``.
     filter_size : int, default=3
-        Side ``f`` of the square filters (stride 1).
+        Side ``f`` of the square filters (stride 1), for ``architecture=None``, ``"gap"``
+        and ``"flatten"``.
     padding : {"same", "valid"}, default="same"
         Zero padding of the convolutions.
     degree : int, default=4
