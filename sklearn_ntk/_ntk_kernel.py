@@ -5,8 +5,13 @@ Every quantity is carried as a root (:math:`\sqrt{\Sigma(x, x)}`) or a correlati
 values wherever the values themselves are representable.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.utils import check_array
+
+from ._base import rows_per_batch
+from ._progress import progress
 
 from ._validation import check_int, check_kind, check_nonnegative_float
 
@@ -98,7 +103,12 @@ def _ntk_recursion(X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
     return theta if kind == "ntk" else sigma
 
 
-def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", block_size=2048):
+# float64 work arrays of the block's shape that one block holds at its peak
+_BLOCK_WORK_ARRAYS = 12
+
+
+def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", max_memory=None, verbose=0,
+               block_size="deprecated"):
     r"""Exact NTK (or NNGP) of a fully-connected ReLU network of depth ``L``.
 
     With :math:`\Sigma^{(0)}(x,y) = \langle x,y\rangle + \beta^2` and for ``h = 1..L``
@@ -124,8 +134,14 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", block_size=2048):
     bias : float, default=0.0
         Bias standard deviation :math:`\beta \ge 0`.
     kind : {"ntk", "nngp"}, default="ntk"
-    block_size : int, default=2048
-        Rows of ``X`` per block; memory is O(block_size * n_samples_Y).
+    max_memory : int, default=None
+        Bytes of work arrays beyond the output: rows of ``X`` are processed in blocks of
+        about ``max_memory / (96 * n_samples_Y)`` rows (``None``: 256 MiB, or
+        scikit-learn's ``working_memory`` when smaller), the same knob as the feature maps'.
+    verbose : int, default=0
+        Report progress over the row blocks (see the estimators' ``verbose``).
+    block_size : int
+        Deprecated: rows of ``X`` per block. Use ``max_memory``; removed in 0.3.
 
     Returns
     -------
@@ -140,22 +156,31 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", block_size=2048):
     depth = check_int(depth, "depth")
     bias = check_nonnegative_float(bias, "bias")
     kind = check_kind(kind)
-    block_size = check_int(block_size, "block_size")
     X = check_array(X, dtype=np.float64, input_name="X")
     symmetric = Y is None
     Y = X if symmetric else check_array(Y, dtype=np.float64, input_name="Y")
     if Y.shape[1] != X.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} features but Y has {Y.shape[1]}; they must match.")
+    if isinstance(block_size, str) and block_size == "deprecated":
+        if max_memory is not None:
+            check_int(max_memory, "max_memory")
+        block_size = rows_per_batch(_BLOCK_WORK_ARRAYS * 8 * max(Y.shape[0], 1), max_memory)
+    else:
+        warnings.warn("block_size is deprecated and will be removed in 0.3; use max_memory "
+                      "(bytes) instead.", FutureWarning, stacklevel=2)
+        block_size = check_int(block_size, "block_size")
     norm_x = _row_norms(X)[0]
     norm_y = norm_x if symmetric else _row_norms(Y)[0]
     K = np.empty((X.shape[0], Y.shape[0]))
-    for start in range(0, X.shape[0], block_size):
-        stop = min(start + block_size, X.shape[0])
-        same = None
-        if symmetric:
-            same = np.zeros((stop - start, Y.shape[0]), dtype=bool)
-            same[np.arange(stop - start), np.arange(start, stop)] = True
-        K[start:stop] = _ntk_block(X[start:stop], Y, norm_x[start:stop], norm_y, depth, bias,
-                                   kind, same)
+    with progress(-(-X.shape[0] // block_size), verbose, "ntk_kernel") as bar:
+        for start in range(0, X.shape[0], block_size):
+            stop = min(start + block_size, X.shape[0])
+            same = None
+            if symmetric:
+                same = np.zeros((stop - start, Y.shape[0]), dtype=bool)
+                same[np.arange(stop - start), np.arange(start, stop)] = True
+            K[start:stop] = _ntk_block(X[start:stop], Y, norm_x[start:stop], norm_y, depth,
+                                       bias, kind, same)
+            bar.update()
     return K

@@ -170,15 +170,23 @@ def test_matches_scalar_recursion(depth, bias, kind, rng):
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_block_size_invariance(symmetric, rng):
+def test_max_memory_invariance(symmetric, rng):
     X = rng.standard_normal((37, 6))
     Y = None if symmetric else rng.standard_normal((11, 6))
     ref = ntk_kernel(X, Y, depth=3, bias=0.2)
-    for block_size in (1, 2, 5, 36, 37, 1000):
-        K = ntk_kernel(X, Y, depth=3, bias=0.2, block_size=block_size)
+    n_y = 37 if symmetric else 11
+    for rows in (1, 2, 5, 36, 37, 1000):  # blocks of that many rows
+        K = ntk_kernel(X, Y, depth=3, bias=0.2, max_memory=rows * 96 * n_y)
         np.testing.assert_allclose(K, ref, rtol=1e-13, atol=1e-14 * np.max(np.abs(ref)))
         if symmetric:  # the exact diagonal must survive the blocking
             np.testing.assert_allclose(np.diag(K), np.diag(ref), rtol=1e-14)
+
+
+def test_block_size_is_deprecated(rng):
+    X = rng.standard_normal((9, 3))
+    with pytest.warns(FutureWarning, match="max_memory"):
+        K = ntk_kernel(X, block_size=2)
+    np.testing.assert_allclose(K, ntk_kernel(X), rtol=1e-13)
 
 
 @pytest.mark.parametrize("kind", ["ntk", "nngp"])
