@@ -71,3 +71,8 @@ html_theme_options = {
     "show_prev_next": False,
 }
 # MathJax is loaded from a CDN by the browser when the pages are viewed; the build is offline.
+# SKLEARN_NTK_MATHJAX_PATH points the pages at a local copy instead, for viewing them offline,
+# e.g. Debian's libjs-mathjax (MathJax 2):
+# "file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML".
+if os.environ.get("SKLEARN_NTK_MATHJAX_PATH"):
+    mathjax_path = os.environ["SKLEARN_NTK_MATHJAX_PATH"]
