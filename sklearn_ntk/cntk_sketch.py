@@ -682,7 +682,7 @@ class CNTKSketch(BaseFeatureMap):
     def _bytes_per_row(self, itemsize):
         """Peak bytes of intermediates per image (measured, with a margin)."""
         if self._network is not None:  # from the state widths of the largest layer
-            return 2 * itemsize * self._network.entries_per_image
+            return int(1.5 * itemsize * self._network.entries_per_image)
         height, width, channels = self.image_shape_
         pixels = height * width
         f = self.filter_size
