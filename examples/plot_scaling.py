@@ -117,9 +117,9 @@ try:
 except ImportError:
     print("Dask is not installed: pip install 'dask[array]' to run this part")
 else:
-    X, y = make_data(20000)
-    X_dask = da.from_array(X, chunks=(2500, n_features))
-    y_dask = da.from_array(y, chunks=2500)
+    X, y = make_data(12000)
+    X_dask = da.from_array(X, chunks=(1500, n_features))
+    y_dask = da.from_array(y, chunks=1500)
     params = dict(n_components=512, depth=2, feature_map="random_features",
                   alphas=[1e-3, 1e-2, 1e-1, 1.0], random_state=0)
     with ProgressBar(dt=1):  # redraw once a second
