@@ -4,7 +4,9 @@ Every layer of :mod:`sklearn_ntk.layers` is an immutable specification that know
 
 * how it changes the spatial geometry of the per-position state (:meth:`Layer.out_shape`);
 * how it maps the exact covariances of a pair of inputs (:meth:`Layer.kernel`);
-* (later) how it maps per-position random features (:meth:`Layer.features`, a hook).
+* how it maps per-position random features of one input (:meth:`Layer.draw_features`
+  on the host, :meth:`Layer.features` in the array namespace; see
+  :mod:`sklearn_ntk.layers._features`).
 
 The exact state of a pair of images ``(x, y)`` holds, for every pair of positions
 ``(p, q)`` (``p`` a pixel of ``x``'s map, ``q`` one of ``y``'s), the NNGP covariance
