@@ -348,32 +348,54 @@ def _gcv_scores_dual(eigvals, P, alphas, n_samples, fit_intercept):
     scores = np.empty(alphas.size)
     p2 = np.sum(P * P, axis=1)
     positive = eigvals > 0
+    free = n_samples - (1 if fit_intercept else 0) - int(np.sum(positive))
     for k, alpha in enumerate(alphas):
         inverse = _inverse_shifted(eigvals, alpha)
         kept = alpha * inverse if alpha > 0 else (~positive).astype(np.float64)
         rss = float(p2 @ (kept * kept))
-        df = float(np.sum(eigvals * inverse)) if alpha > 0 else float(np.sum(positive))
-        df += 1.0 if fit_intercept else 0.0
-        denom = (1.0 - df / n_samples) ** 2
-        scores[k] = np.inf if denom <= 0 or df >= n_samples else rss / n_samples / denom / P.shape[1]
+        # n - df, summed without cancellation (see _gcv_scores)
+        residual_df = free + (float(np.sum(alpha * inverse[positive])) if alpha > 0 else 0.0)
+        if residual_df <= 0:
+            scores[k] = np.inf
+        else:
+            scores[k] = rss / n_samples / (residual_df / n_samples) ** 2 / P.shape[1]
     return scores
 
 
 def _gcv_scores(eigvals, Q, target_ss, alphas, n_samples, fit_intercept):
-    """GCV(alpha) = (RSS/n) / (1 - df/n)^2, summed RSS over targets divided by their number.
+    r"""GCV(alpha) = (RSS/n) / (1 - df/n)^2, summed RSS over targets divided by their number.
 
-    ``eigvals`` and ``Q`` have been through :func:`_cut_rank`.
+    ``eigvals`` and ``Q`` have been through :func:`_cut_rank`. Both parts are evaluated
+    without cancellation:
+
+    - :math:`\mathrm{RSS}(lpha) = \mathrm{RSS}_0 + \sum_{\lambda_j > 0} q_j^2
+      lpha^2 / (\lambda_j (\lambda_j + lpha)^2)`, a sum of non-negative terms, where
+      :math:`\mathrm{RSS}_0 = \mathrm{tr}\,C - \sum_{\lambda_j>0} q_j^2/\lambda_j` is the
+      least-squares residual: zero when the features can interpolate the rows
+      (rank + intercept >= n, as with fewer rows than features), otherwise computed once;
+    - :math:`n - \mathrm{df} = (n - [	ext{intercept}] - 	ext{rank}) +
+      \sum_{\lambda_j>0} lpha / (\lambda_j + lpha)`.
+
+    The textbook form :math:`\mathrm{tr}\,C - \sum_j q_j^2 (\lambda_j+2lpha)/(\lambda_j+
+    lpha)^2` subtracts two nearly equal numbers when the fit nearly interpolates, and its
+    rounding error then made small penalties score a perfect 0.
     """
     scores = np.empty(alphas.size)
-    q2 = np.sum(Q * Q, axis=1)
-    n_targets = Q.shape[1]
     positive = eigvals > 0
+    rank = int(np.sum(positive))
+    lam = eigvals[positive]
+    q2 = np.sum(Q[positive] * Q[positive], axis=1)
+    n_targets = Q.shape[1]
+    free = n_samples - (1 if fit_intercept else 0) - rank  # residual degrees of freedom
+    rss0 = 0.0 if free <= 0 else max(target_ss - float(np.sum(q2 / lam)), 0.0)
     for k, alpha in enumerate(alphas):
-        inverse = _inverse_shifted(eigvals, alpha)
-        shrink = (eigvals + 2 * alpha) * inverse * inverse
-        df = float(np.sum(eigvals * inverse)) if alpha > 0 else float(np.sum(positive))
-        rss = max(target_ss - float(q2 @ shrink), 0.0)
-        df += 1.0 if fit_intercept else 0.0
-        denom = (1.0 - df / n_samples) ** 2
-        scores[k] = np.inf if denom <= 0 or df >= n_samples else rss / n_samples / denom / n_targets
+        if alpha > 0:
+            rss = rss0 + float(np.sum(q2 * alpha * alpha / (lam * (lam + alpha) ** 2)))
+            residual_df = free + float(np.sum(alpha / (lam + alpha)))
+        else:
+            rss, residual_df = rss0, float(free)
+        if residual_df <= 0:
+            scores[k] = np.inf
+        else:
+            scores[k] = rss / n_samples / (residual_df / n_samples) ** 2 / n_targets
     return scores

@@ -95,3 +95,17 @@ def test_dual_classifier_with_weights_matches_primal():
         X, y, classes=np.unique(y), sample_weight=w)
     np.testing.assert_allclose(dual.coef_, primal.coef_, atol=1e-7 * np.abs(primal.coef_).max())
     np.testing.assert_array_equal(dual.predict(X), primal.predict(X))
+
+
+def test_primal_gcv_near_interpolation_is_not_zero():
+    # fewer rows than features: small penalties nearly interpolate; the textbook residual
+    # formula cancelled to 0 there and GCV chose the smallest alpha for pure noise
+    rng = np.random.RandomState(0)
+    Z, Y = rng.randn(200, 400), rng.randn(200, 3)
+    alphas = np.logspace(-6, 2, 9)
+    stats = RidgeStatistics.from_chunk(Z.copy(), Y)
+    primal = solve_ridge(stats, alphas)
+    dual = solve_ridge_dual(stats, Z - stats.feature_mean, Y - stats.target_mean, alphas)
+    assert np.all(primal.gcv_scores > 0.5 * np.var(Y))
+    np.testing.assert_allclose(primal.gcv_scores, dual.gcv_scores, rtol=1e-6)
+    assert primal.alpha == dual.alpha == alphas[-1]  # noise: the largest penalty wins
