@@ -1,6 +1,7 @@
 """Arc-cosine functions of the ReLU and the depth-L NTK on the sphere.
 
-Implements ALGORITHMS.md section 1 and the homogeneous (bias-free) form of section 2:
+Implements the arc-cosine functions and the homogeneous (bias-free) form of the fully
+connected NTK recursion (see the Mathematics page of the documentation):
 
     kappa0(t) = (pi - arccos t) / pi
     kappa1(t) = (sqrt(1 - t^2) + t (pi - arccos t)) / pi

@@ -1,6 +1,6 @@
 """Image-shape and convolution-window helpers shared by the image kernels and sketches.
 
-Conventions (ALGORITHMS.md section 3): images are stored as rows of length ``H * W * C``,
+Conventions (the CNTK section of the Mathematics page of the documentation): images are stored as rows of length ``H * W * C``,
 flattened row-major in ``(H, W, C)`` order, i.e. ``X.reshape(n, H, W, C)`` is the NHWC batch.
 Convolutions are square ``f x f``, stride 1, with zero padding ``"same"`` or ``"valid"``. An
 output pixel ``i`` of a layer reads the input pixels ``i + d`` for the window offsets ``d``:
@@ -183,7 +183,7 @@ def check_conv_geometry(image_shape, filter_size, depth, padding):
 
 
 def extract_patches(images, filter_size, padding):
-    """Concatenated window of every output pixel (the input ``u_p`` of ALGORITHMS.md §8).
+    """Concatenated window of every output pixel (the input ``u_p`` of the CNTKSketch recursion).
 
     Parameters
     ----------

@@ -1,4 +1,7 @@
-"""Non-negative polynomial fits of dot-product functions (ALGORITHMS.md section 4).
+"""Non-negative polynomial fits of dot-product functions.
+
+See "Polynomial approximation of dot-product functions" on the Mathematics page of the
+documentation.
 
 A dot-product kernel ``g(<x, y>)`` on the sphere is positive definite for every dimension when
 ``g`` is a power series with non-negative coefficients. Sketching ``x^{tensor j}`` term by term
