@@ -178,9 +178,17 @@ def allocate_widths(weights, total):
 def draw_polysketch_blocks(rng, n_in, n_out, degree, widths):
     r"""Parameters of a PolySketch tree whose root samples each power separately.
 
-    The levels below the root are those of :func:`draw_polysketch` (width ``n_out``). The root
-    TensorSRHT draws one pair of sign vectors, shared by every power (so each child spectrum
-    is computed once), and for power ``j`` its own ``widths[j]`` frequency pairs.
+    Leaf-level nodes (real inputs of length ``n_in``) are TensorSRHTs as in
+    :func:`draw_polysketch`. A node above them maps two complex vectors of length ``m =
+    n_out`` to one: its output ``k`` pairs left frequency ``k`` with right frequency
+    :math:`\pi(k)` for a random permutation :math:`\pi`. Any fixed pairing is unbiased, since
+    the random signs alone give :math:`E_D[(FDu)_k \overline{(FDu')_k}] = \langle u, u'\rangle`
+    at every frequency; pairing every left frequency once (rather than sampling with
+    replacement) removes the variance of the sampling, and the permutation keeps the
+    frequency correlations of the two children from lining up. The root draws one pair of
+    sign vectors, shared by every power (each child spectrum is computed once), and for power
+    ``j`` its own ``widths[j]`` pairs: above the leaves, consecutive left frequencies (the
+    powers that share a left child take successive runs) against independent permutations.
 
     Parameters
     ----------
@@ -191,15 +199,37 @@ def draw_polysketch_blocks(rng, n_in, n_out, degree, widths):
     levels = []
     width, n_node_in = leaves // 2, n_in
     while width > 1:
-        levels.append([draw_tensor_srht(rng, n_node_in, n_node_in, n_out) for _ in range(width)])
+        if n_node_in == n_in:
+            level = [draw_tensor_srht(rng, n_in, n_in, n_out) for _ in range(width)]
+        else:
+            level = [{"left": {"signs": _signs(rng, n_out)},
+                      "right": {"signs": _signs(rng, n_out), "indices": rng.permutation(n_out)}}
+                     for _ in range(width)]
+        levels.append(level)
         width //= 2
         n_node_in = n_out
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(2, n_node_in))
+    signs = np.stack([_signs(rng, n_node_in), _signs(rng, n_node_in)])
     root = {"signs": signs, "indices": {}}
+    size = leaves // 2
+    offsets = {}
     for j in sorted(widths):
-        root["indices"][int(j)] = rng.randint(0, n_node_in, size=(2, int(widths[j])))
+        m_j = int(widths[j])
+        if n_node_in == n_in and leaves == 2:  # the root sees the real leaves
+            pairs = rng.randint(0, n_in, size=(2, m_j))
+        else:
+            start = offsets.get(min(j, size), 0)
+            offsets[min(j, size)] = start + m_j
+            left = (start + np.arange(m_j)) % n_node_in
+            right = np.concatenate([rng.permutation(n_node_in)
+                                    for _ in range(-(-m_j // n_node_in))])[:m_j]
+            pairs = np.stack([left, right])
+        root["indices"][int(j)] = pairs
     return {"levels": levels, "root": root, "degree": int(degree), "n_in": int(n_in),
             "n_out": int(n_out), "leaves": leaves}
+
+
+def _signs(rng, n):
+    return rng.choice(np.array([-1.0, 1.0]), size=n)
 
 
 def _full_spectrum(xp, U, signs):
@@ -214,41 +244,39 @@ def _full_spectrum(xp, U, signs):
     return xp.concat([half, mirrored], axis=-1)
 
 
-def _real_dtype(xp, U):
-    if U.dtype == xp.complex64 or U.dtype == xp.float32:
-        return xp.float32
-    return xp.float64
-
-
 def prepare_polysketch_blocks(xp, params, device, dtype):
     """Move a :func:`draw_polysketch_blocks` tree's signs and indices to ``device`` once.
 
-    ``dtype`` is the real dtype of the data. The :math:`m^{-1/2}` of each TensorSRHT below the
-    root is folded into its right-hand signs (the DFT is linear), so applying it costs no pass.
+    ``dtype`` is the real dtype of the data. The :math:`m^{-1/2}` of each node below the root
+    is folded into its right-hand signs (the DFT is linear), so applying it costs no pass.
+    Runs of consecutive frequencies become slices (no gather).
     """
     def signs(s, factor=1.0):
         return to_device(xp, np.asarray(s) * factor, device, dtype=dtype)
 
     def index(i):
-        return to_device(xp, np.asarray(i, dtype=np.int64), device)
+        i = np.asarray(i, dtype=np.int64)
+        if i.size and np.array_equal(i, np.arange(i[0], i[0] + i.size)):
+            return slice(int(i[0]), int(i[0]) + i.size)
+        return to_device(xp, i, device)
 
     levels = []
     for level in params["levels"]:
         nodes = []
         for node in level:
-            m = node["left"]["indices"].shape[0]
-            nodes.append({"left": (signs(node["left"]["signs"]), index(node["left"]["indices"])),
+            m = params["n_out"]
+            left = node["left"].get("indices")
+            nodes.append({"left": (signs(node["left"]["signs"]),
+                                   None if left is None else index(left)),
                           "right": (signs(node["right"]["signs"], 1.0 / math.sqrt(m)),
                                     index(node["right"]["indices"]))})
         levels.append(nodes)
     root = params["root"]
-    n_in = root["signs"].shape[1]
     unit = np.zeros((1, params["n_in"]))
     unit[0, 0] = 1.0
     return {"levels": levels, "signs": (signs(root["signs"][0]), signs(root["signs"][1])),
             "indices": {j: (index(p[0]), index(p[1])) for j, p in root["indices"].items()},
-            "widths": {j: int(p.shape[1]) for j, p in root["indices"].items()},
-            "e1": to_device(xp, unit, device, dtype=dtype), "n_root_in": n_in,
+            "e1": to_device(xp, unit, device, dtype=dtype),
             "degree": params["degree"], "leaves": params["leaves"]}
 
 
@@ -257,10 +285,10 @@ def polysketch_blocks(xp, X, prepared, write=None):
 
     The tree is that of :func:`polysketch_powers` (leaf ``i`` receives ``x`` if ``i < j``, the
     unit vector :math:`e_1` otherwise; subtrees of :math:`e_1` leaves reduce to one row), but
-    the root evaluates only the ``m_j`` sampled products each power ``j`` needs and never a
-    full-width output. Block ``j`` is a TensorSRHT with ``m_j`` outputs of the two children's
-    outputs for that power, *without* its factor :math:`m_j^{-1/2}`:
-    :math:`E\,\mathrm{Re}\langle S_j(x), S_j(y)\rangle = m_j \langle x, y\rangle^j`.
+    the root evaluates only the ``m_j`` products each power ``j`` needs and never a
+    full-width output. Block ``j`` is the root's ``m_j`` products for that power, *without*
+    the factor :math:`m_j^{-1/2}`: :math:`E\,\mathrm{Re}\langle S_j(x), S_j(y)\rangle =
+    m_j \langle x, y\rangle^j`.
 
     Parameters
     ----------
@@ -306,8 +334,7 @@ def polysketch_blocks(xp, X, prepared, write=None):
         if rr not in spectra_r:
             spectra_r[rr] = _full_spectrum(xp, right[rr], signs_r)
         idx_l, idx_r = prepared["indices"][j]
-        a = xp.take(spectra_l[rl], idx_l, axis=-1)
-        b = xp.take(spectra_r[rr], idx_r, axis=-1)
+        a, b = _select(xp, spectra_l[rl], idx_l), _select(xp, spectra_r[rr], idx_r)
         if write is None:
             blocks.append(a * b)
         else:
@@ -315,5 +342,13 @@ def polysketch_blocks(xp, X, prepared, write=None):
     return blocks
 
 
+def _select(xp, spectrum, indices):
+    if indices is None:
+        return spectrum
+    if isinstance(indices, slice):
+        return spectrum[..., indices]
+    return xp.take(spectrum, indices, axis=-1)
+
+
 def _sampled(xp, U, signs, indices):
-    return xp.take(_full_spectrum(xp, U, signs), indices, axis=-1)
+    return _select(xp, _full_spectrum(xp, U, signs), indices)

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import _is_numpy, to_device
 from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_bytes, \
-    rademacher
+    rademacher, rows_per_batch
 from ._arccos import ntk_on_sphere
 from ._polyfit import fit_dot_product_polynomial
 from ._sketches import allocate_widths, draw_polysketch_blocks, draw_tensor_srht, \
@@ -181,10 +181,15 @@ class NTKSketch(BaseFeatureMap):
         return np.asarray(self._coef)
 
     def _bytes_per_row(self, itemsize):
-        # complex spectra and gathers of width sketch_dim at every node, the output row
+        # the output row and copies of the input; the tree's spectra are bounded per chunk
+        # (see _transform_batch)
+        return itemsize * (self.n_components + 4 * self.n_features_in_)
+
+    def _spectra_bytes_per_row(self):
+        """Bytes of complex spectra per row in one pass through the tree (complex128)."""
         leaves = polysketch_leaves(max(self._degrees, default=1))
-        return 2 * itemsize * (4 * leaves * self._sketch_dim + 2 * self.n_components
-                               + 2 * leaves * self.n_features_in_)
+        width = max(self._sketch_dim if leaves > 2 else 0, self.n_features_in_)
+        return 16 * (3 * leaves * width + 2 * self.n_components)
 
     def _device_params(self, xp, device, dtype):
         """The tree's parameters in ``xp`` on ``device``, moved once per fit and dtype."""
@@ -198,7 +203,22 @@ class NTKSketch(BaseFeatureMap):
         return self._prepared[key]
 
     def _transform_batch(self, xp, X, device):
+        # The tree runs on chunks of rows: NumPy chunks small enough for the spectra to stay
+        # in cache (larger ones run slower), other namespaces chunks of max_memory.
         params = self._device_params(xp, device, X.dtype)
+        if _is_numpy(xp):
+            return self._features(np, np.asarray(X), None, params, self._chunk_rows())
+        step = rows_per_batch(self._spectra_bytes_per_row(), self.max_memory)
+        n = X.shape[0]
+        if n <= step:
+            return self._features(xp, X, device, params, n)
+        out = xp.empty((n, self.n_components), dtype=X.dtype, device=device)
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            out[start:stop, ...] = self._features(xp, X[start:stop, ...], device, params, step)
+        return out
+
+    def _features(self, xp, X, device, params, step):
         # norms of x / max|x_j| cannot overflow or underflow (see max_abs_rows)
         scale = max_abs_rows(xp, X)
         scaled = X / scale
@@ -216,8 +236,8 @@ class NTKSketch(BaseFeatureMap):
             return xp.concat(head + [self._mixed_columns(xp, unit, norms, params)], axis=1)
         weight = 1.0 if self._lone is None else lone_column_weight(self._n_complex)
         factors = {j: math.sqrt(self._coef[j] * weight / m) for j, m in self._widths.items()}
-        if _is_numpy(xp):
-            return self._numpy_columns(np.asarray(X), head, unit, norms, params, factors)
+        if xp is np:
+            return self._numpy_columns(X, head, unit, norms, params, factors, step)
         blocks = polysketch_blocks(xp, unit, params)
         W = xp.concat([b * (norms * factors[j]) for j, b in zip(self._degrees, blocks)], axis=1)
         # interleaved [Re, Im] pairs: the layout of a complex array viewed as real
@@ -228,8 +248,12 @@ class NTKSketch(BaseFeatureMap):
             columns.append(lone[:, None])
         return xp.concat(columns, axis=1)
 
-    def _numpy_columns(self, X, head, unit, norms, params, factors):
-        """NumPy: the blocks are multiplied straight into the (complex view of the) output."""
+    def _numpy_columns(self, X, head, unit, norms, params, factors, step):
+        """NumPy: the blocks are multiplied straight into the (complex view of the) output.
+
+        Rows go through the tree in chunks of :meth:`_chunk_rows`, small enough for the
+        spectra of a chunk to stay in cache (larger batches run slower, not faster).
+        """
         n = X.shape[0]
         Z = np.empty((n, self.n_components), dtype=X.dtype)
         start = 0
@@ -240,21 +264,23 @@ class NTKSketch(BaseFeatureMap):
         real = Z[:, start:start + n_sketch]
         W = real.view(np.complex64 if X.dtype == np.float32 else np.complex128)
         offsets = np.cumsum([0] + [self._widths[j] for j in self._degrees])
+        for first in range(0, n, step):
+            rows = slice(first, min(first + step, n))
 
-        def write(k, a, b):
-            j = self._degrees[k]
-            out = W[:, offsets[k]:offsets[k + 1]]
-            if b.shape[0] < a.shape[0]:
-                a, b = b, a
-            # the one-row factor, if any, takes the constant; the norms go on in place
-            np.multiply(a * factors[j], b, out=out)
-            out *= norms
+            def write(k, a, b, rows=rows):
+                out = W[rows, offsets[k]:offsets[k + 1]]
+                np.multiply(a, b, out=out)
+                out *= norms[rows] * factors[self._degrees[k]]
 
-        polysketch_blocks(np, unit, params, write=write)
+            polysketch_blocks(np, unit[rows], params, write=write)
         if self._lone is not None:
             weight = lone_column_weight(self._n_complex)
             Z[:, -1] = (real @ params["lone"]) * math.sqrt((1.0 - weight) / weight)
         return Z
+
+    def _chunk_rows(self):
+        """NumPy rows per pass through the tree: about 8 MiB of spectra (16 to 256 rows)."""
+        return int(min(256, max(16, (8 << 20) // self._spectra_bytes_per_row())))
 
     def _mixed_columns(self, xp, unit, norms, params):
         """Too few columns for one per degree: a Rademacher projection of one-sample blocks."""
