@@ -543,6 +543,15 @@ class CNTKSketch(BaseFeatureMap):
     ...                random_state=0).fit_transform(X)
     >>> Z.shape
     (4, 256)
+
+    Any network of :mod:`sklearn_ntk.layers`, here with local pooling, a flatten readout
+    and biases:
+
+    >>> from sklearn_ntk.layers import AvgPool, Conv, Dense, Flatten, ReLU
+    >>> net = [Conv(3, bias=0.1), ReLU(), AvgPool(2), Conv(3), ReLU(), Flatten(), Dense(0.1)]
+    >>> CNTKSketch(n_components=256, architecture=net, image_shape=(8, 8, 3),
+    ...            random_state=0).fit_transform(X).shape
+    (4, 256)
     """
 
     _parameter_constraints = {
