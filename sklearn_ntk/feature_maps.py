@@ -197,9 +197,9 @@ class NTKSketch(BaseFeatureMap):
         return np.asarray(self._coef)
 
     def _bytes_per_row(self, itemsize):
-        # the output row and copies of the input; the tree's spectra are bounded per chunk
-        # (see _transform_batch)
-        return itemsize * (self.n_components + 4 * self.n_features_in_)
+        # The output row and copies of the input get half of max_memory; the tree's spectra,
+        # computed chunk by chunk (see _transform_batch), get the other half.
+        return 2 * itemsize * (self.n_components + 4 * self.n_features_in_)
 
     def _spectra_bytes_per_row(self):
         """Bytes of complex spectra per row in one pass through the tree (complex128)."""
@@ -222,9 +222,9 @@ class NTKSketch(BaseFeatureMap):
         # The tree runs on chunks of rows: NumPy chunks small enough for the spectra to stay
         # in cache (larger ones run slower), other namespaces chunks of max_memory.
         params = self._device_params(xp, device, X.dtype)
+        step = rows_per_batch(2 * self._spectra_bytes_per_row(), self.max_memory)
         if _is_numpy(xp):
-            return self._features(np, np.asarray(X), None, params, self._chunk_rows())
-        step = rows_per_batch(self._spectra_bytes_per_row(), self.max_memory)
+            return self._features(np, np.asarray(X), None, params, min(step, self._chunk_rows()))
         n = X.shape[0]
         if n <= step:
             return self._features(xp, X, device, params, n)
