@@ -21,8 +21,8 @@ matrices :math:`(\\Sigma, \\Theta)` (see each class), and the readout returns
 
 Every layer also has a feature (sketch) rule, the randomised counterpart of its kernel
 rule, acting on per-position features of one image: NNGP features :math:`g_p` and NTK
-features :math:`t_p` whose inner products estimate :math:`\Sigma_{pq}` and
-:math:`\Theta_{pq}`, and the position variances :math:`N_p`. Linear layers (``Dense``,
+features :math:`t_p` whose inner products estimate :math:`\\Sigma_{pq}` and
+:math:`\\Theta_{pq}`, and the position variances :math:`N_p`. Linear layers (``Dense``,
 ``Conv``, the poolings, ``Flatten``) map them linearly (a convolution's window direct sum
 is sketched by a signed fold where the features are already random), a ``ReLU`` sketches
 the polynomial approximations of its arc-cosine kernels (PolySketch and TensorSRHT,
