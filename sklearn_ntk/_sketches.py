@@ -280,7 +280,7 @@ def prepare_polysketch_blocks(xp, params, device, dtype):
             "degree": params["degree"], "leaves": params["leaves"]}
 
 
-def polysketch_blocks(xp, X, prepared, write=None, scales=None, row_scale=None):
+def polysketch_blocks(xp, X, prepared, write=None):
     r"""Root samples of a PolySketch tree: a sketch :math:`S_j(x)` of every sketched power.
 
     The tree is that of :func:`polysketch_powers` (leaf ``i`` receives ``x`` if ``i < j``, the
@@ -300,12 +300,6 @@ def polysketch_blocks(xp, X, prepared, write=None, scales=None, row_scale=None):
         ``write(k, left, right)`` stores block ``k`` (powers in increasing order) as the
         product ``left * right`` itself (e.g. into a slice of a preallocated output); without
         it the products are returned.
-    scales : dict, default=None
-        ``{j: s_j}``: block ``j`` is multiplied by the number ``s_j``.
-    row_scale : array of shape (n_rows, 1), default=None
-        Multiplies every block row by row. Both factors go on the root's left spectra where
-        they can (a spectrum is often shorter than the blocks read from it), so they cost
-        no pass over the blocks.
 
     Returns
     -------
@@ -332,34 +326,15 @@ def polysketch_blocks(xp, X, prepared, write=None, scales=None, row_scale=None):
         size *= 2
     left, right = outputs  # the root's children: leaves [0, size) and [size, 2 size)
     signs_l, signs_r = prepared["signs"]
-    powers = sorted(prepared["indices"])
-    scales = {j: 1.0 for j in powers} if scales is None else scales
-    users = {}
-    for j in powers:
-        users[min(j, size)] = users.get(min(j, size), 0) + 1
     spectra_l, spectra_r, blocks = {}, {}, []
-    for k, j in enumerate(powers):
+    for k, j in enumerate(sorted(prepared["indices"])):
         rl, rr = min(j, size), max(0, j - size)
         if rl not in spectra_l:
-            spectrum = _full_spectrum(xp, left[rl], signs_l)
-            # a spectrum read by one power only takes that power's number too
-            own = scales[j] if users[rl] == 1 else 1.0
-            if row_scale is not None:
-                spectrum = spectrum * (row_scale * own)
-            elif own != 1.0:
-                spectrum = spectrum * own
-            spectra_l[rl] = (spectrum, own)
+            spectra_l[rl] = _full_spectrum(xp, left[rl], signs_l)
         if rr not in spectra_r:
             spectra_r[rr] = _full_spectrum(xp, right[rr], signs_r)
         idx_l, idx_r = prepared["indices"][j]
-        a = _select(xp, spectra_l[rl][0], idx_l)
-        b = _select(xp, spectra_r[rr], idx_r)
-        rest = scales[j] / spectra_l[rl][1]
-        if rest != 1.0:
-            if b.shape[0] < a.shape[0]:
-                b = b * rest
-            else:
-                a = a * rest
+        a, b = _select(xp, spectra_l[rl], idx_l), _select(xp, spectra_r[rr], idx_r)
         if write is None:
             blocks.append(a * b)
         else:

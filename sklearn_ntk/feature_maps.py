@@ -254,8 +254,8 @@ class NTKSketch(BaseFeatureMap):
         factors = {j: math.sqrt(self._coef[j] * weight / m) for j, m in self._widths.items()}
         if xp is np:
             return self._numpy_columns(X, head, unit, norms, params, factors, step)
-        W = xp.concat(polysketch_blocks(xp, unit, params, scales=factors, row_scale=norms),
-                      axis=1)
+        blocks = polysketch_blocks(xp, unit, params)
+        W = xp.concat([b * (norms * factors[j]) for j, b in zip(self._degrees, blocks)], axis=1)
         # interleaved [Re, Im] pairs: the layout of a complex array viewed as real
         sketch = xp.reshape(xp.stack([xp.real(W), xp.imag(W)], axis=-1), (n, 2 * W.shape[1]))
         columns = head + [sketch]
@@ -284,10 +284,11 @@ class NTKSketch(BaseFeatureMap):
             rows = slice(first, min(first + step, n))
 
             def write(k, a, b, rows=rows):
-                np.multiply(a, b, out=W[rows, offsets[k]:offsets[k + 1]])
+                out = W[rows, offsets[k]:offsets[k + 1]]
+                np.multiply(a, b, out=out)
+                out *= norms[rows] * factors[self._degrees[k]]
 
-            polysketch_blocks(np, unit[rows], params, write=write, scales=factors,
-                              row_scale=norms[rows])
+            polysketch_blocks(np, unit[rows], params, write=write)
         if self._lone is not None:
             weight = lone_column_weight(self._n_complex)
             Z[:, -1] = (real @ params["lone"]) * math.sqrt((1.0 - weight) / weight)
