@@ -241,7 +241,7 @@ def solve_ridge(stats, alphas, *, fit_intercept=True):
             best, scores = 0, np.empty(0)
         else:
             scores = _gcv_scores(eigvals, Q, np.trace(stats.target_scatter), alphas,
-                                 stats.n_samples, fit_intercept)
+                                 _gcv_count(stats), fit_intercept)
             if not np.any(np.isfinite(scores)):
                 raise ValueError(
                     f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
@@ -289,7 +289,7 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
     if alphas.size == 1:
         best, scores = 0, np.empty(0)
     else:
-        scores = _gcv_scores_dual(eigvals, P, alphas, stats.n_samples, fit_intercept)
+        scores = _gcv_scores_dual(eigvals, P, alphas, _gcv_count(stats), fit_intercept)
         if not np.any(np.isfinite(scores)):
             raise ValueError(
                 f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
@@ -305,6 +305,23 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
     return RidgeSolution(coef, intercept, alpha, scores)
 
 
+#: The automatic penalty grid, relative to the mean squared norm of the features.
+AUTOMATIC_ALPHA_FACTORS = np.logspace(-7, 1, 9)
+
+
+def automatic_alphas(stats):
+    """The default GCV grid: :data:`AUTOMATIC_ALPHA_FACTORS` times the kernel's scale.
+
+    The scale is the mean (weighted, centred) squared norm of the features,
+    :math:`\mathrm{tr}\,G / \sum_i w_i`, i.e. the mean diagonal of the centred kernel matrix
+    the features approximate; it makes the grid invariant to rescaling the features.
+    """
+    scale = float(np.trace(stats.gram)) / stats.weight_sum if stats.weight_sum > 0 else 0.0
+    if not scale > 0:
+        scale = 1.0
+    return scale * AUTOMATIC_ALPHA_FACTORS
+
+
 def _cut_rank(eigvals, Q):
     """Zero the eigenvalues at rounding level, and their projections ``q_j`` with them."""
     eigvals = np.maximum(eigvals, 0.0)
@@ -313,6 +330,11 @@ def _cut_rank(eigvals, Q):
     eigvals = np.where(null, 0.0, eigvals)
     Q = np.where(null[:, None], 0.0, Q)
     return eigvals, Q
+
+
+def _gcv_count(stats):
+    """The sample count ``n`` of GCV: the number of rows."""
+    return stats.n_samples
 
 
 def _inverse_shifted(eigvals, alpha):

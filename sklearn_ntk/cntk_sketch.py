@@ -812,8 +812,11 @@ _COMMON_DOC = r"""
         Shape of one image (rows of ``X`` are flattened row-major ``(H, W, C)``); ``None``:
         ``(1, 1, n_features)``, one pixel with the features as channels (a fully connected
         NTK); always pass it for images.
-    alpha : float, default=1.0
-        Ridge penalty, used when ``alphas`` is None.
+    alpha : float, default=None
+        Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
+        the penalty is chosen by GCV over the automatic grid: nine values
+        :math:`\bar k \cdot 10^{-7}, \dots, \bar k \cdot 10`, with :math:`\bar k` the mean
+        (weighted, centred) squared norm of the features, the scale of the kernel matrix.
     alphas : array-like of float, default=None
         Grid of penalties; the one with the smallest generalised cross-validation error is
         chosen, all from one eigendecomposition of :math:`Z^T Z`.
@@ -873,7 +876,7 @@ class CNTKSketchRegressor(_CNTKFeatureMixin, FeatureRidgeRegressor):
     _parameter_constraints = {**FeatureRidgeRegressor._parameter_constraints, **_SKETCH_PARAMS}
 
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
-                 padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=1.0,
+                 padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=None,
                  alphas=None, fit_intercept=True, random_state=None, max_memory=None):
         self.n_components = n_components
         self.architecture = architecture
@@ -923,7 +926,7 @@ class CNTKSketchClassifier(_CNTKFeatureMixin, FeatureRidgeClassifier):
     _parameter_constraints = {**FeatureRidgeClassifier._parameter_constraints, **_SKETCH_PARAMS}
 
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
-                 padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=1.0,
+                 padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=None,
                  alphas=None, fit_intercept=True, random_state=None, max_memory=None):
         self.n_components = n_components
         self.architecture = architecture

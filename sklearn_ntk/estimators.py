@@ -22,7 +22,8 @@ from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collecti
     output_float_dtype
 from ._progress import progress
 from ._backend import _is_numpy
-from ._ridge import RidgeStatistics, ridge_memory_bytes, solve_ridge, solve_ridge_dual
+from ._ridge import RidgeStatistics, automatic_alphas, ridge_memory_bytes, solve_ridge, \
+    solve_ridge_dual
 from .feature_maps import NTKRandomFeatures, NTKSketch
 from .nystroem import NTKNystroem
 
@@ -87,7 +88,7 @@ class _BaseFeatureRidge(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), None],
         "alphas": ["array-like", None],
         "fit_intercept": ["boolean"],
         "random_state": ["random_state"],
@@ -99,8 +100,9 @@ class _BaseFeatureRidge(BaseEstimator):
         reject_bool_params(self)
 
     def _check_alphas(self):
+        """The penalties to try: ``alphas``, else ``[alpha]``, else None (the automatic grid)."""
         if self.alphas is None:
-            return np.array([float(self.alpha)])
+            return None if self.alpha is None else np.array([float(self.alpha)])
         try:
             alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
         except (TypeError, ValueError):
@@ -194,12 +196,13 @@ class _BaseFeatureRidge(BaseEstimator):
         if stats.weight_sum <= 0:
             raise ValueError("sample_weight must contain at least one positive weight: "
                              "every weight is zero.")
+        alphas = self._check_alphas()
+        if alphas is None:
+            alphas = automatic_alphas(stats)
         if dual is not None:
-            solution = solve_ridge_dual(stats, *dual, self._check_alphas(),
-                                        fit_intercept=self.fit_intercept)
+            solution = solve_ridge_dual(stats, *dual, alphas, fit_intercept=self.fit_intercept)
         else:
-            solution = solve_ridge(stats, self._check_alphas(),
-                                   fit_intercept=self.fit_intercept)
+            solution = solve_ridge(stats, alphas, fit_intercept=self.fit_intercept)
         xp, device = namespace_of(X) if not is_dask_array(X) else (np, None)
 
         def put(array):
@@ -638,11 +641,15 @@ _COMMON_DOC = """
         the sketch rejects ``bias > 0`` rather than approximate another kernel).
     leverage_sampling : bool, default=False
         Leverage-score sampling of the random features (``"random_features"`` only).
-    alpha : float, default=1.0
-        Ridge penalty, used when ``alphas`` is None.
+    alpha : float, default=None
+        Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
+        the penalty is chosen by GCV over the automatic grid: nine values
+        :math:`\bar k \cdot 10^{-7}, \dots, \bar k \cdot 10`, with :math:`\bar k` the mean
+        (weighted, centred) squared norm of the features, the scale of the kernel matrix, so
+        the grid follows the data as ``RidgeCV`` users expect of a default.
     alphas : array-like of float, default=None
         Grid of penalties; the one with the smallest generalised cross-validation error is
-        chosen, all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
+        chosen (``alphas`` wins over ``alpha`` when both are given), all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
         samples than ``n_components``, of the smaller :math:`Z Z^T`: the same coefficients
         and scores, chosen automatically as ``RidgeCV(gcv_mode="auto")`` does).
     fit_intercept : bool, default=True
@@ -702,7 +709,7 @@ class NTKSketchRegressor(_NTKFeatureMixin, FeatureRidgeRegressor):
     _parameter_constraints = {**_BaseFeatureRidge._parameter_constraints, **_FEATURE_MAP_PARAMS}
 
     def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
-                 bias=0.0, leverage_sampling=False, alpha=1.0, alphas=None,
+                 bias=0.0, leverage_sampling=False, alpha=None, alphas=None,
                  fit_intercept=True, random_state=None, max_memory=None, verbose=0):
         self.n_components = n_components
         self.depth = depth
@@ -748,7 +755,7 @@ class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
     _parameter_constraints = {**_BaseFeatureRidge._parameter_constraints, **_FEATURE_MAP_PARAMS}
 
     def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
-                 bias=0.0, leverage_sampling=False, alpha=1.0, alphas=None,
+                 bias=0.0, leverage_sampling=False, alpha=None, alphas=None,
                  fit_intercept=True, random_state=None, max_memory=None, verbose=0):
         self.n_components = n_components
         self.depth = depth

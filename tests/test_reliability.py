@@ -447,3 +447,26 @@ def test_verbose_fit_and_predict_report_progress(capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     np.testing.assert_array_equal(quiet.coef_, model.coef_)
+
+
+# ----------------------------------------------------------------------- defaults
+
+
+def test_default_penalty_is_tuned_by_gcv_on_a_scale_following_grid():
+    from sklearn_ntk._ridge import AUTOMATIC_ALPHA_FACTORS
+
+    X, y = _data(300, 5)
+    model = NTKSketchRegressor(256, random_state=0).fit(X, y)
+    assert model.gcv_scores_.shape == AUTOMATIC_ALPHA_FACTORS.shape
+    Z = model.feature_map_.transform(X)
+    scale = np.sum((Z - Z.mean(axis=0)) ** 2) / len(Z)  # mean centred squared norm
+    chosen = AUTOMATIC_ALPHA_FACTORS[np.argmin(model.gcv_scores_)] * scale
+    assert model.alpha_ == pytest.approx(chosen, rel=1e-9)
+    # the NTK features are positively homogeneous: scaling X scales the kernel by c^2, and
+    # the automatic grid follows, so the predictions do not change
+    scaled = NTKSketchRegressor(256, random_state=0).fit(100.0 * X, y)
+    assert scaled.alpha_ == pytest.approx(100.0**2 * model.alpha_, rel=1e-9)
+    np.testing.assert_allclose(scaled.predict(100.0 * X), model.predict(X), atol=1e-7)
+    # alphas wins over alpha; alpha alone is used as given
+    assert NTKSketchRegressor(64, alpha=5.0, alphas=[0.1, 1.0]).fit(X, y).alpha_ in (0.1, 1.0)
+    assert NTKSketchRegressor(64, alpha=5.0).fit(X, y).alpha_ == 5.0
