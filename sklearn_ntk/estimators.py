@@ -608,14 +608,9 @@ class _NTKFeatureMixin:
                                bias=self.bias, random_state=self.random_state,
                                max_memory=self.max_memory)
         if self.feature_map == "sketch":
-            if self.bias != 0:
-                raise ValueError(
-                    f"bias={self.bias!r} is not supported by feature_map='sketch' (NTKSketch "
-                    "approximates the bias-free NTK); use feature_map='random_features' for "
-                    "bias > 0.")
             return NTKSketch(n_components=self.n_components, depth=self.depth,
-                             degree=self.degree, random_state=self.random_state,
-                             max_memory=self.max_memory)
+                             degree=self.degree, bias=self.bias,
+                             random_state=self.random_state, max_memory=self.max_memory)
         return NTKRandomFeatures(n_components=self.n_components, depth=self.depth,
                                  bias=self.bias, leverage_sampling=self.leverage_sampling,
                                  random_state=self.random_state, max_memory=self.max_memory)
@@ -637,8 +632,9 @@ _COMMON_DOC = """
     degree : int, default=8
         Polynomial degree of the sketch (``feature_map="sketch"`` only).
     bias : float, default=0.0
-        Bias standard deviation of the network (``"random_features"`` and ``"nystroem"``;
-        the sketch rejects ``bias > 0`` rather than approximate another kernel).
+        Bias standard deviation of the network. With ``feature_map="sketch"`` a bias switches
+        :class:`~sklearn_ntk.NTKSketch` to its layer-wise path, which is much slower per row;
+        ``"random_features"`` is the fast choice with a bias.
     leverage_sampling : bool, default=False
         Leverage-score sampling of the random features (``"random_features"`` only).
     alpha : float, default=None

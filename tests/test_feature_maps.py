@@ -498,3 +498,37 @@ def test_invalid_input(cls, rng):
         fitted.transform(X[:, :3])
     with pytest.raises(ValueError, match="features"):
         fitted.transform(np.hstack([X, X]))
+
+
+# --------------------------------------------------------------------- NTKSketch with a bias
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.slow
+def test_sketch_with_bias_against_exact_ntk(depth, rng):
+    """The layer-wise path approximates ntk_kernel(bias=...) within the acceptance bound."""
+    X = rng.standard_normal((300, 16))
+    K = ntk_kernel(X, depth=depth, bias=0.5)
+    grams = [(lambda Z: Z @ Z.T)(NTKSketch(4096, depth=depth, bias=0.5,
+                                           random_state=s).fit_transform(X)) for s in (0, 1, 2)]
+    error_4096 = np.mean([np.linalg.norm(G - K) / np.linalg.norm(K) for G in grams])
+    error_256 = _mean_error(lambda s: NTKSketch(256, depth=depth, bias=0.5, random_state=s),
+                            X, K)
+    assert error_4096 <= 0.10, (error_4096, error_256)
+    assert 2.5 * error_4096 <= error_256, (error_4096, error_256)
+    # the bias reaches the features: with a large bias the estimate is close to that
+    # kernel and far from the bias-free one
+    Z = NTKSketch(4096, depth=depth, bias=2.0, random_state=0).fit_transform(X)
+    assert (_relative_error(Z, ntk_kernel(X, depth=depth))
+            > 5 * _relative_error(Z, ntk_kernel(X, depth=depth, bias=2.0)))
+
+
+def test_sketch_with_bias_is_deterministic_and_batch_invariant(rng):
+    X = rng.standard_normal((40, 5))
+    a = NTKSketch(65, depth=2, bias=0.3, random_state=0).fit(X)
+    b = NTKSketch(65, depth=2, bias=0.3, random_state=0, max_memory=2**14).fit(X)
+    Z = a.transform(X)
+    assert Z.shape == (40, 65) and np.all(np.isfinite(Z))
+    np.testing.assert_allclose(b.transform(X), Z, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.vstack([a.transform(X[:7]), a.transform(X[7:])]), Z,
+                               rtol=1e-12, atol=1e-12)
