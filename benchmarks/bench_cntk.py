@@ -1,4 +1,4 @@
-"""CNTK benchmarks (CNTK issue): (a) throughput of CNTKSketch vs the exact per-pair cost.
+"""CNTK benchmarks: (a) throughput of CNTKSketch vs the exact per-pair cost.
 
 (a) images/s of ``CNTKSketch.transform`` at 28x28x1 and 32x32x3 for n_components 1024 and
     4096 (depth 3, filter 4, degree 2: the settings of the reference PyTorch figures), in

@@ -1,4 +1,4 @@
-"""Fashion-MNIST: exact CNTK kernel ridge vs CNTKSketch + ridge (CNTK issue, (b) and (c)).
+"""Fashion-MNIST: exact CNTK kernel ridge vs CNTKSketch + ridge, at equal data and on the full set.
 
 ``equal``  -- (b) images 2x2-mean-pooled to 14x14, balanced subsets (``--per-class`` train and
               ``--test-per-class`` test images per class; larger subsets contain the smaller

@@ -1,9 +1,9 @@
-"""Fully-connected NTK benchmarks (foundation issue).
+"""Fully connected NTK benchmarks: approximation error, transform throughput, end-to-end accuracy.
 
 (a) relative Frobenius error ||ZZ^T - K||_F / ||K||_F of NTKSketch and NTKRandomFeatures against
     the exact ntk_kernel, n = 300 standard-normal rows, d = 16, depths 1-3, 3 seeds;
 (b) transform throughput at n = 10,000, d = 384, n_components = 4096, depth 2, interleaved with
-    scikit-learn's PolynomialCountSketch(n_components=4096, degree=2) (the ratios of issue 12,
+    scikit-learn's PolynomialCountSketch(n_components=4096, degree=2) (the throughput targets of the project,
     item 1; median of repeated runs, float64 and float32), with each map's error at 4096 as in
     (a) and the FFT floor (one rfft per row) measured in the same run;
 (c) end to end on a real regression dataset (ggplot2 diamonds, log price): exact ntk_kernel +
@@ -98,7 +98,7 @@ def _error_at(make, n_components, depths=(1, 2, 3), seeds=(0, 1, 2)):
 
 
 def throughput(n=10_000, d=384, n_components=4096, repeat=5):
-    """Item 1 of issue 12: throughput ratios to PolynomialCountSketch, measured interleaved.
+    """Throughput ratios to PolynomialCountSketch, measured interleaved.
 
     Every repetition times each map once, in turn, on the same data; a ratio is taken within
     each repetition (so load that drifts between repetitions cancels) and the median over
