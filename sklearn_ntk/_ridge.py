@@ -222,12 +222,7 @@ def solve_ridge(stats, alphas, *, fit_intercept=True):
     """
     if not fit_intercept:
         stats = stats.uncentred()
-    for name in ("gram", "cross", "target_scatter"):
-        if not np.all(np.isfinite(getattr(stats, name))):
-            raise ValueError(
-                "The ridge statistics overflowed float64: the features (or y) are too large "
-                "in magnitude for their squares to be summed. Rescale X and y (for instance "
-                "with sklearn.preprocessing.StandardScaler) before fitting.")
+    _check_finite(stats)
     alphas = np.asarray(alphas, dtype=np.float64)
     G, B = stats.gram, stats.cross
     if alphas.size == 1 and alphas[0] > 0:
@@ -277,12 +272,7 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
     alphas : sequence of float
     fit_intercept : bool
     """
-    for name in ("gram", "cross", "target_scatter"):
-        if not np.all(np.isfinite(getattr(stats, name))):
-            raise ValueError(
-                "The ridge statistics overflowed float64: the features (or y) are too large "
-                "in magnitude for their squares to be summed. Rescale X and y (for instance "
-                "with sklearn.preprocessing.StandardScaler) before fitting.")
+    _check_finite(stats)
     alphas = np.asarray(alphas, dtype=np.float64)
     eigvals, U = scipy.linalg.eigh(Zc @ Zc.T, check_finite=False)
     eigvals, P = _cut_rank(eigvals, U.T @ Yc)
@@ -290,12 +280,7 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
         best, scores = 0, np.empty(0)
     else:
         scores = _gcv_scores_dual(eigvals, P, alphas, _gcv_count(stats), fit_intercept)
-        if not np.any(np.isfinite(scores)):
-            raise ValueError(
-                f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
-                "alpha the effective degrees of freedom reach the number of samples. "
-                "Pass more samples, or a single alpha (alphas=None).")
-        best = int(np.argmin(scores))
+        best = _best_alpha(scores, stats)
     alpha = float(alphas[best])
     coef = Zc.T @ (U @ (P * _inverse_shifted(eigvals, alpha)[:, None]))
     if fit_intercept:
@@ -320,6 +305,25 @@ def automatic_alphas(stats):
     if not scale > 0:
         scale = 1.0
     return scale * AUTOMATIC_ALPHA_FACTORS
+
+
+def _check_finite(stats):
+    for name in ("gram", "cross", "target_scatter"):
+        if not np.all(np.isfinite(getattr(stats, name))):
+            raise ValueError(
+                "The ridge statistics overflowed float64: the features (or y) are too large "
+                "in magnitude for their squares to be summed. Rescale X and y (for instance "
+                "with sklearn.preprocessing.StandardScaler) before fitting.")
+
+
+def _best_alpha(scores, stats):
+    """Index of the smallest GCV score; an error when no alpha can be scored."""
+    if not np.any(np.isfinite(scores)):
+        raise ValueError(
+            f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
+            "alpha the effective degrees of freedom reach the number of samples. "
+            "Pass more samples, or a single alpha (alphas=None).")
+    return int(np.argmin(scores))
 
 
 def _cut_rank(eigvals, Q):
