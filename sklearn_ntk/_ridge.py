@@ -237,12 +237,7 @@ def solve_ridge(stats, alphas, *, fit_intercept=True):
         else:
             scores = _gcv_scores(eigvals, Q, np.trace(stats.target_scatter), alphas,
                                  _gcv_count(stats), fit_intercept)
-            if not np.any(np.isfinite(scores)):
-                raise ValueError(
-                    f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
-                    "alpha the effective degrees of freedom reach the number of samples. "
-                    "Pass more samples, or a single alpha (alphas=None).")
-            best = int(np.argmin(scores))
+            best = _best_alpha(scores, stats)
         alpha = float(alphas[best])
         coef = V @ (Q * _inverse_shifted(eigvals, alpha)[:, None])
     if fit_intercept:
