@@ -493,6 +493,9 @@ class CNTKSketch(BaseFeatureMap):
         scikit-learn's ``working_memory`` when that is smaller. ``transform`` writes the
         batches into one preallocated output, so it holds at most the output plus this.
         Results do not depend on it.
+    verbose : int, default=0
+        Report progress over the transform batches (a ``tqdm`` bar when installed, plain
+        lines otherwise).
 
     Attributes
     ----------
@@ -563,12 +566,13 @@ class CNTKSketch(BaseFeatureMap):
         "degree": [Interval(Integral, 1, None, closed="left")],
         "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
         "image_shape": ["array-like", None],
+        "verbose": ["verbose"],
     }
     _namespace_attribute = "coef_"
 
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
                  padding="same", degree=4, sketch_dim=None, image_shape=None,
-                 random_state=None, max_memory=None):
+                 random_state=None, max_memory=None, verbose=0):
         self.n_components = n_components
         self.architecture = architecture
         self.depth = depth
@@ -579,6 +583,7 @@ class CNTKSketch(BaseFeatureMap):
         self.image_shape = image_shape
         self.random_state = random_state
         self.max_memory = max_memory
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
 
@@ -768,6 +773,7 @@ _SKETCH_PARAMS = {
     "degree": [Interval(Integral, 1, None, closed="left")],
     "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
     "image_shape": ["array-like", None],
+    "verbose": ["verbose"],
 }
 
 
@@ -832,6 +838,9 @@ _COMMON_DOC = r"""
         the ridge state, three ``n_components`` x ``n_components`` float64 matrices
         (``24 * n_components**2`` bytes); a model whose ridge state cannot fit in this
         machine's memory is refused before any work. Results do not depend on it.
+    verbose : int, default=0
+        Report progress of long ``fit`` and ``predict`` loops (a ``tqdm`` bar when
+        installed, plain lines otherwise).
 """
 
 _REFERENCES = """
@@ -877,7 +886,8 @@ class CNTKSketchRegressor(_CNTKFeatureMixin, FeatureRidgeRegressor):
 
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
                  padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=None,
-                 alphas=None, fit_intercept=True, random_state=None, max_memory=None):
+                 alphas=None, fit_intercept=True, random_state=None, max_memory=None,
+                 verbose=0):
         self.n_components = n_components
         self.architecture = architecture
         self.depth = depth
@@ -891,6 +901,7 @@ class CNTKSketchRegressor(_CNTKFeatureMixin, FeatureRidgeRegressor):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.max_memory = max_memory
+        self.verbose = verbose
 
 
 class CNTKSketchClassifier(_CNTKFeatureMixin, FeatureRidgeClassifier):
@@ -927,7 +938,8 @@ class CNTKSketchClassifier(_CNTKFeatureMixin, FeatureRidgeClassifier):
 
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
                  padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=None,
-                 alphas=None, fit_intercept=True, random_state=None, max_memory=None):
+                 alphas=None, fit_intercept=True, random_state=None, max_memory=None,
+                 verbose=0):
         self.n_components = n_components
         self.architecture = architecture
         self.depth = depth
@@ -941,3 +953,4 @@ class CNTKSketchClassifier(_CNTKFeatureMixin, FeatureRidgeClassifier):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
         self.max_memory = max_memory
+        self.verbose = verbose
