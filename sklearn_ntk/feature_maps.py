@@ -465,6 +465,8 @@ class NTKRandomFeatures(BaseFeatureMap):
     max_memory : int, default=None
         Bytes of intermediates per transform batch (``None``: 256 MiB, or
         ``working_memory`` when smaller); ``transform`` holds at most the output plus this.
+    verbose : int, default=0
+        Report progress over the transform batches.
 
     Attributes
     ----------
@@ -492,13 +494,14 @@ class NTKRandomFeatures(BaseFeatureMap):
         "arccos_order0_components": [Interval(Integral, 1, None, closed="left"), None],
         "leverage_sampling": ["boolean"],
         "exact_norms": ["boolean"],
+        "verbose": ["verbose"],
     }
     _namespace_attribute = "input_weights_"
 
     def __init__(self, n_components=1024, *, depth=1, bias=0.0, kind="ntk",
                  sketch_components=None, arccos_order0_components=None,
                  leverage_sampling=False, exact_norms=True, random_state=None,
-                 max_memory=None):
+                 max_memory=None, verbose=0):
         self.n_components = n_components
         self.depth = depth
         self.bias = bias
@@ -509,6 +512,7 @@ class NTKRandomFeatures(BaseFeatureMap):
         self.exact_norms = exact_norms
         self.random_state = random_state
         self.max_memory = max_memory
+        self.verbose = verbose
 
     def _param_bytes(self, n_features):
         m1 = m0 = self.n_components // 2 + 1

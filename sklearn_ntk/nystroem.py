@@ -286,6 +286,8 @@ class NTKNystroem(BaseFeatureMap):
         Bytes of intermediate arrays per transform batch (about 14 float64 arrays of
         ``n_components`` columns per row); ``None`` means 256 MiB, or scikit-learn's
         ``working_memory`` when that is smaller. The features do not depend on it.
+    verbose : int, default=0
+        Report progress over the transform batches.
 
     Attributes
     ----------
@@ -341,11 +343,12 @@ class NTKNystroem(BaseFeatureMap):
         "bias": [Interval(Real, 0, None, closed="left")],
         "kind": [StrOptions({"ntk", "nngp"})],
         "landmarks": [StrOptions({"rpcholesky", "uniform"})],
+        "verbose": ["verbose"],
     }
     _namespace_attribute = "components_"
 
     def __init__(self, n_components=1024, *, depth=1, bias=0.0, kind="ntk",
-                 landmarks="rpcholesky", random_state=None, max_memory=None):
+                 landmarks="rpcholesky", random_state=None, max_memory=None, verbose=0):
         self.n_components = n_components
         self.depth = depth
         self.bias = bias
@@ -353,6 +356,7 @@ class NTKNystroem(BaseFeatureMap):
         self.landmarks = landmarks
         self.random_state = random_state
         self.max_memory = max_memory
+        self.verbose = verbose
 
     def _kernel(self, X, Y=None):
         return ntk_kernel(X, Y, depth=self.depth, bias=float(self.bias), kind=self.kind)
