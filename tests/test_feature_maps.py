@@ -466,12 +466,13 @@ def test_sketch_components_too_large(m, ms, rng):
 
 
 @pytest.mark.parametrize("cls", [NTKSketchRegressor, NTKSketchClassifier])
-def test_bias_with_sketch_feature_map_is_rejected(cls, rng):
+def test_bias_reaches_the_sketch_feature_map(cls, rng):
     X, y = rng.standard_normal((20, 3)), np.arange(20) % 2
-    with pytest.raises(ValueError, match="bias"):
-        cls(32, feature_map="sketch", bias=0.5).fit(X, y)
-    # but bias is fine with the random features
-    cls(32, feature_map="random_features", bias=0.5, random_state=0).fit(X, y)
+    model = cls(32, feature_map="sketch", bias=0.5, random_state=0).fit(X, y)
+    assert model.feature_map_.bias == 0.5
+    expected = NTKSketch(32, bias=0.5, random_state=0).fit(X).transform(X)
+    np.testing.assert_allclose(model.feature_map_.transform(X), expected, rtol=1e-12)
+    assert not np.allclose(expected, NTKSketch(32, random_state=0).fit(X).transform(X))
 
 
 @pytest.mark.parametrize("cls", [NTKSketch, NTKRandomFeatures])
