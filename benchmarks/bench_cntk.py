@@ -116,7 +116,7 @@ def numpy_fft():
 
 @contextlib.contextmanager
 def window_by_srht():
-    """Window aggregation as in ALGORITHMS.md section 8: SRHT of the f^2-times longer direct
+    """Window aggregation by the SRHT of the f^2-times longer direct
     sum of the window (instead of one signed fold). Same width out; parameters drawn once
     per input width from a fixed seed."""
     original = cntk_sketch.window_fold

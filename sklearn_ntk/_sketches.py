@@ -1,4 +1,4 @@
-r"""Randomised sketches of vectors and tensor products (ALGORITHMS.md section 5).
+r"""Randomised sketches of vectors and tensor products (see the Mathematics page).
 
 All sketches map rows (the last axis) of real or complex arrays to complex vectors; inner
 products are estimated by the real part of the Hermitian product

@@ -529,7 +529,7 @@ class CNTKSketch(BaseFeatureMap):
 
     See Also
     --------
-    sklearn_ntk._cntk_kernel.cntk_kernel : the exact kernel (quadratic in the pixels).
+    sklearn_ntk.cntk_kernel : the exact kernel (quadratic in the pixels).
     CNTKSketchRegressor, CNTKSketchClassifier : ridge models on these features.
 
     References
