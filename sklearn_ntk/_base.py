@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._backend import namespace_of
 from ._progress import progress
-from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collection, map_rows, \
+from ._dask import as_dask_array, in_dask_block, is_dask_collection, map_rows, \
     output_float_dtype
 
 
@@ -50,6 +50,29 @@ def validate_rows(estimator, X, *, dtype):
         raise ValueError(
             f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input.")
+    return X
+
+
+def validate_fit_input(estimator, X, from_dask):
+    """``validate_data(estimator, X, reset=True)`` that also takes a dask array or DataFrame.
+
+    A dask collection is checked to be 2-D and turned into an in-memory array by
+    ``from_dask(dask_array)`` (a zero row when only the width matters, a sample of rows for
+    a data-dependent map); the column names of a DataFrame become ``feature_names_in_``.
+    """
+    feature_names = None
+    if is_dask_collection(X):
+        X, feature_names = as_dask_array(X, "X")
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D dask array for X, got {X.ndim} dimension(s); reshape "
+                "1-D data with X.reshape(-1, 1) (one feature) or X.reshape(1, -1) (one "
+                "sample).")
+        X = from_dask(X)
+    xp, _ = namespace_of(X)
+    X = validate_data(estimator, X, dtype=float_dtypes(xp))
+    if feature_names is not None:
+        estimator.feature_names_in_ = feature_names
     return X
 
 
@@ -136,19 +159,9 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         self._validate_params()
         reject_bool_params(self)
-        feature_names = None
-        if is_dask_collection(X):  # only the width is needed: no pass over the data
-            X, feature_names = as_dask_array(X, "X")
-            if X.ndim != 2:
-                raise ValueError(
-                    f"Expected a 2-D dask array for X, got {X.ndim} dimension(s); reshape "
-                    "1-D data with X.reshape(-1, 1) (one feature) or X.reshape(1, -1) (one "
-                    "sample).")
-            X = np.zeros((1, X.shape[1]), dtype=output_float_dtype(X.dtype))
-        xp, _ = namespace_of(X)
-        X = validate_data(self, X, dtype=float_dtypes(xp))
-        if feature_names is not None:
-            self.feature_names_in_ = feature_names
+        # only the width of a dask array is needed: no pass over the data
+        X = validate_fit_input(self, X, lambda D: np.zeros(
+            (1, D.shape[1]), dtype=output_float_dtype(D.dtype)))
         # one row's output and its complex intermediates come on top of the parameters
         check_fits_in_memory(
             self._param_bytes(X.shape[1]) + 3 * 8 * self.n_components,

@@ -21,11 +21,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._backend import _is_numpy, namespace_of, to_numpy
-from ._base import BaseFeatureMap, check_fits_in_memory, float_dtypes, reject_bool_params
-from ._dask import as_dask_array, is_dask_collection, known_row_chunks, output_float_dtype
+from ._base import BaseFeatureMap, check_fits_in_memory, reject_bool_params, validate_fit_input
+from ._dask import known_row_chunks
 from ._ntk_kernel import ntk_kernel
 
 #: A dask array given to :meth:`NTKNystroem.fit` is read only through a uniform sample of
@@ -389,20 +388,14 @@ class NTKNystroem(BaseFeatureMap):
         self._validate_params()
         reject_bool_params(self)
         rng = check_random_state(self.random_state)
-        sample_rows = None
-        feature_names = None
-        if is_dask_collection(X):
-            X, feature_names = as_dask_array(X, "X")
-            if X.ndim != 2:
-                raise ValueError(
-                    f"Expected a 2-D dask array for X, got {X.ndim} dimension(s); reshape "
-                    "1-D data with X.reshape(-1, 1) (one feature) or X.reshape(1, -1) (one "
-                    "sample).")
-            X, sample_rows = self._dask_sample(X, rng)
-        xp, _ = namespace_of(X)
-        X = validate_data(self, X, dtype=float_dtypes(xp))
-        if feature_names is not None:
-            self.feature_names_in_ = feature_names
+        sampled = {}
+
+        def from_dask(D):
+            rows, sampled["rows"] = self._dask_sample(D, rng)
+            return rows
+
+        X = validate_fit_input(self, X, from_dask)
+        sample_rows = sampled.get("rows")
         xp, device = namespace_of(X)
         n_samples = X.shape[0]
         n_landmarks = min(self.n_components, n_samples)
