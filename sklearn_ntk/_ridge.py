@@ -254,7 +254,7 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
     non-zero eigenvalues of :math:`G = Z_c^T Z_c`, and the eigenvectors of :math:`G` are
     :math:`v_j = Z_c^T u_j / \sqrt{\lambda_j}`; so :math:`q_j = v_j^T Z_c^T Y_c =
     \sqrt{\lambda_j}\, u_j^T Y_c`, which is all GCV needs, and
-    :math:`W = Z_c^T U (\Lambda + lpha)^{-1} U^T Y_c`. Cost :math:`O(n^2 m + n^3)` instead of
+    :math:`W = Z_c^T U (\Lambda + \alpha)^{-1} U^T Y_c`. Cost :math:`O(n^2 m + n^3)` instead of
     the :math:`O(m^3)` eigendecomposition of :math:`G`.
 
     Parameters
@@ -290,7 +290,7 @@ AUTOMATIC_ALPHA_FACTORS = np.logspace(-7, 1, 9)
 
 
 def automatic_alphas(stats):
-    """The default GCV grid: :data:`AUTOMATIC_ALPHA_FACTORS` times the kernel's scale.
+    r"""The default GCV grid: :data:`AUTOMATIC_ALPHA_FACTORS` times the kernel's scale.
 
     The scale is the mean (weighted, centred) squared norm of the features,
     :math:`\mathrm{tr}\,G / \sum_i w_i`, i.e. the mean diagonal of the centred kernel matrix
@@ -361,9 +361,9 @@ def _gcv_scores_dual(eigvals, P, alphas, n_samples, fit_intercept):
     r"""GCV scores from the n x n eigendecomposition, with residuals free of cancellation.
 
     ``U`` is a complete basis of the sample space, so ``Y_c = U P`` and the residual is
-    :math:`Y_c - Z_c W = U\,\mathrm{diag}(lpha / (\lambda + lpha))\,P`:
-    :math:`\mathrm{RSS}(lpha) = \sum_j (lpha/(\lambda_j+lpha))^2 \|P_j\|^2` (at
-    :math:`lpha = 0`, the sum over the null space), a sum of non-negative terms instead of
+    :math:`Y_c - Z_c W = U\,\mathrm{diag}(\alpha / (\lambda + \alpha))\,P`:
+    :math:`\mathrm{RSS}(\alpha) = \sum_j (\alpha/(\lambda_j+\alpha))^2 \|P_j\|^2` (at
+    :math:`\alpha = 0`, the sum over the null space), a sum of non-negative terms instead of
     the difference of two large numbers the primal formula takes.
     """
     scores = np.empty(alphas.size)
@@ -389,16 +389,16 @@ def _gcv_scores(eigvals, Q, target_ss, alphas, n_samples, fit_intercept):
     ``eigvals`` and ``Q`` have been through :func:`_cut_rank`. Both parts are evaluated
     without cancellation:
 
-    - :math:`\mathrm{RSS}(lpha) = \mathrm{RSS}_0 + \sum_{\lambda_j > 0} q_j^2
-      lpha^2 / (\lambda_j (\lambda_j + lpha)^2)`, a sum of non-negative terms, where
+    - :math:`\mathrm{RSS}(\alpha) = \mathrm{RSS}_0 + \sum_{\lambda_j > 0} q_j^2
+      \alpha^2 / (\lambda_j (\lambda_j + \alpha)^2)`, a sum of non-negative terms, where
       :math:`\mathrm{RSS}_0 = \mathrm{tr}\,C - \sum_{\lambda_j>0} q_j^2/\lambda_j` is the
       least-squares residual: zero when the features can interpolate the rows
       (rank + intercept >= n, as with fewer rows than features), otherwise computed once;
-    - :math:`n - \mathrm{df} = (n - [	ext{intercept}] - 	ext{rank}) +
-      \sum_{\lambda_j>0} lpha / (\lambda_j + lpha)`.
+    - :math:`n - \mathrm{df} = (n - [\text{intercept}] - \text{rank}) +
+      \sum_{\lambda_j>0} \alpha / (\lambda_j + \alpha)`.
 
-    The textbook form :math:`\mathrm{tr}\,C - \sum_j q_j^2 (\lambda_j+2lpha)/(\lambda_j+
-    lpha)^2` subtracts two nearly equal numbers when the fit nearly interpolates, and its
+    The textbook form :math:`\mathrm{tr}\,C - \sum_j q_j^2 (\lambda_j+2\alpha)/(\lambda_j+
+    \alpha)^2` subtracts two nearly equal numbers when the fit nearly interpolates, and its
     rounding error then made small penalties score a perfect 0.
     """
     scores = np.empty(alphas.size)

@@ -119,7 +119,7 @@ from .layers._ops import (  # noqa: F401  (window_fold, window_patches are publi
     window_fold,
     window_patches,
 )
-from .estimators import FeatureRidgeClassifier, FeatureRidgeRegressor
+from .estimators import RIDGE_PARAMS_DOC, FeatureRidgeClassifier, FeatureRidgeRegressor
 from .layers._serial import FeatureNetwork, check_layers
 from .layers.presets import preset
 
@@ -818,30 +818,7 @@ _COMMON_DOC = r"""
         Shape of one image (rows of ``X`` are flattened row-major ``(H, W, C)``); ``None``:
         ``(1, 1, n_features)``, one pixel with the features as channels (a fully connected
         NTK); always pass it for images.
-    alpha : float, default=None
-        Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
-        the penalty is chosen by GCV over the automatic grid: nine values
-        :math:`\bar k \cdot 10^{-7}, \dots, \bar k \cdot 10`, with :math:`\bar k` the mean
-        (weighted, centred) squared norm of the features, the scale of the kernel matrix.
-    alphas : array-like of float, default=None
-        Grid of penalties; the one with the smallest generalised cross-validation error is
-        chosen, all from one eigendecomposition of :math:`Z^T Z`.
-    fit_intercept : bool, default=True
-        Centre features and targets (weighted by ``sample_weight``) and fit an intercept.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the feature map.
-    max_memory : int, default=None
-        Memory budget in bytes (``None``: 256 MiB, or scikit-learn's ``working_memory`` when
-        smaller). ``predict``, ``decision_function`` and ``score`` featurise and multiply in
-        batches and hold at most this much beyond their input and result. ``fit`` holds at
-        most 1.5 times it (the feature map's intermediates plus a batch of features) plus
-        the ridge state, three ``n_components`` x ``n_components`` float64 matrices
-        (``24 * n_components**2`` bytes); a model whose ridge state cannot fit in this
-        machine's memory is refused before any work. Results do not depend on it.
-    verbose : int, default=0
-        Report progress of long ``fit`` and ``predict`` loops (a ``tqdm`` bar when
-        installed, plain lines otherwise).
-"""
+""" + RIDGE_PARAMS_DOC
 
 _REFERENCES = """
     References

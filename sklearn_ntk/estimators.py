@@ -9,7 +9,6 @@ from sklearn.utils._array_api import check_same_namespace, get_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     _check_y,
     check_consistent_length,
     check_is_fitted,
@@ -599,6 +598,37 @@ _FEATURE_MAP_PARAMS = {
 }
 
 
+# The ridge parameters, shared by every estimator's docstring.
+RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
+        Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
+        the penalty is chosen by GCV over the automatic grid: nine values
+        :math:`\bar k \cdot 10^{-7}, \dots, \bar k \cdot 10`, with :math:`\bar k` the mean
+        (weighted, centred) squared norm of the features, the scale of the kernel matrix, so
+        the grid follows the data as ``RidgeCV`` users expect of a default.
+    alphas : array-like of float, default=None
+        Grid of penalties; the one with the smallest generalised cross-validation error is
+        chosen (``alphas`` wins over ``alpha`` when both are given), all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
+        samples than ``n_components``, of the smaller :math:`Z Z^T`: the same coefficients
+        and scores, chosen automatically as ``RidgeCV(gcv_mode="auto")`` does).
+    fit_intercept : bool, default=True
+        Centre features and targets (weighted by ``sample_weight``) and fit an intercept.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the feature map.
+    max_memory : int, default=None
+        Memory budget in bytes (``None``: 256 MiB, or scikit-learn's ``working_memory`` when
+        smaller). ``predict``, ``decision_function`` and ``score`` featurise and multiply in
+        batches and hold at most this much beyond their input and result. ``fit`` holds at
+        most 1.5 times it (the feature map's intermediates plus a batch of features) plus
+        the ridge state, three ``n_components`` x ``n_components`` float64 matrices
+        (``24 * n_components**2`` bytes); a model whose ridge state cannot fit in this
+        machine's memory is refused before any work. Results do not depend on it.
+    verbose : int, default=0
+        Report progress of long ``fit`` and ``predict`` loops (batches done / total, rate,
+        time left): a ``tqdm`` bar when ``tqdm`` is installed, plain lines otherwise. On dask
+        input use dask's own progress bar (``dask.diagnostics.ProgressBar``) instead.
+"""
+
+
 class _NTKFeatureMixin:
     """Builds the fully-connected NTK feature map named by the estimator's parameters."""
 
@@ -637,34 +667,7 @@ _COMMON_DOC = """
         ``"random_features"`` is the fast choice with a bias.
     leverage_sampling : bool, default=False
         Leverage-score sampling of the random features (``"random_features"`` only).
-    alpha : float, default=None
-        Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
-        the penalty is chosen by GCV over the automatic grid: nine values
-        :math:`\bar k \cdot 10^{-7}, \dots, \bar k \cdot 10`, with :math:`\bar k` the mean
-        (weighted, centred) squared norm of the features, the scale of the kernel matrix, so
-        the grid follows the data as ``RidgeCV`` users expect of a default.
-    alphas : array-like of float, default=None
-        Grid of penalties; the one with the smallest generalised cross-validation error is
-        chosen (``alphas`` wins over ``alpha`` when both are given), all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
-        samples than ``n_components``, of the smaller :math:`Z Z^T`: the same coefficients
-        and scores, chosen automatically as ``RidgeCV(gcv_mode="auto")`` does).
-    fit_intercept : bool, default=True
-        Centre features and targets (weighted by ``sample_weight``) and fit an intercept.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the feature map.
-    max_memory : int, default=None
-        Memory budget in bytes (``None``: 256 MiB, or scikit-learn's ``working_memory`` when
-        smaller). ``predict``, ``decision_function`` and ``score`` featurise and multiply in
-        batches and hold at most this much beyond their input and result. ``fit`` holds at
-        most 1.5 times it (the feature map's intermediates plus a batch of features) plus
-        the ridge state, three ``n_components`` x ``n_components`` float64 matrices
-        (``24 * n_components**2`` bytes); a model whose ridge state cannot fit in this
-        machine's memory is refused before any work. Results do not depend on it.
-    verbose : int, default=0
-        Report progress of long ``fit`` and ``predict`` loops (batches done / total, rate,
-        time left): a ``tqdm`` bar when ``tqdm`` is installed, plain lines otherwise. On dask
-        input use dask's own progress bar (``dask.diagnostics.ProgressBar``) instead.
-"""
+""" + RIDGE_PARAMS_DOC
 
 
 class NTKSketchRegressor(_NTKFeatureMixin, FeatureRidgeRegressor):

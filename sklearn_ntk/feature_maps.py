@@ -213,7 +213,7 @@ class NTKSketch(BaseFeatureMap):
         return self.n_components
 
     def _fit_layered(self, rng, n_features):
-        """With a bias: the layer-wise sketch of ``[Dense(b), ReLU()] * L + [Dense(b)]``.
+        r"""With a bias: the layer-wise sketch of ``[Dense(b), ReLU()] * L + [Dense(b)]``.
 
         The one-shot polynomial needs :math:`\Theta(x, y) = \|x\|\|y\| K_L(t)`, which a
         bias breaks; the layer core sketches every layer instead (PolySketch of each ReLU's

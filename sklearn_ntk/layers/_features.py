@@ -324,24 +324,24 @@ def draw_relu(rng, spec, config):
 def relu_features(ctx, state, params):
     r"""Sketch of a ReLU layer (Zandieh et al. 2021).
 
-    With :math:`\mu_p = g_p / \|g_p\|` and a PolySketch :math:`P_j(\mu_p) pprox
+    With :math:`\mu_p = g_p / \|g_p\|` and a PolySketch :math:`P_j(\mu_p) \approx
     \mu_p^{\otimes j}` shared by all polynomials, non-negative fits
-    :math:`\kappa_1 pprox \sum_j a_j t^j`, :math:`\kappa_0 pprox \sum_j b_j t^j` give
+    :math:`\kappa_1 \approx \sum_j a_j t^j`, :math:`\kappa_0 \approx \sum_j b_j t^j` give
 
     .. math::
 
         g'_p = \sqrt{N_p/2}\,[\sqrt{a_0}, \sqrt{a_j} P_j(\mu_p)]_j,\qquad
-        t'_p = \mathrm{TensorSRHT}ig(t_p, 	frac{1}{\sqrt 2}
-            [\sqrt{b_0}, \sqrt{b_j} P_j(\mu_p)]_jig),
+        t'_p = \mathrm{TensorSRHT}\big(t_p, \tfrac{1}{\sqrt 2}
+            [\sqrt{b_0}, \sqrt{b_j} P_j(\mu_p)]_j\big),
 
-    estimating :math:`\Sigma' = 	frac12\sqrt{N_p N'_q}\kappa_1(
+    estimating :math:`\Sigma' = \tfrac12\sqrt{N_p N'_q}\kappa_1(
 ho_{pq})` and
-    :math:`\Theta' = 	frac12\Theta_{pq}\kappa_0(
+    :math:`\Theta' = \tfrac12\Theta_{pq}\kappa_0(
 ho_{pq})`. Every degree block is
     rescaled to its exact norm (:math:`\sqrt{a_j N_p / 2}`, resp.
     :math:`\sqrt{b_j/2}\,\|t_p\|`): a ratio estimator. Fused mode (the first ReLU after
     the first linear layer, where :math:`\Theta = \Sigma`): :math:`t'` sketches
-    :math:`\Sigma' + \Theta' = 	frac12\sqrt{N_p N'_q}\,(\kappa_1 + 
+    :math:`\Sigma' + \Theta' = \tfrac12\sqrt{N_p N'_q}\,(\kappa_1 + 
 ho\kappa_0)(
 ho)` as one
     polynomial in the same powers, with no TensorSRHT.
@@ -451,7 +451,7 @@ def flatten_features(ctx, state):
     r"""Flatten: concatenation of the positions scaled by :math:`1/\sqrt{HW}`.
 
     :math:`\langle g'(x), g'(y)
-angle = rac{1}{HW}\sum_p\langle g_p(x), g_p(y)
+angle = \frac{1}{HW}\sum_p\langle g_p(x), g_p(y)
 angle`,
     the same-position mean of the exact rule; the variance is the mean of the :math:`N_p`
     (exact when they are).
