@@ -2,6 +2,7 @@
 
 import math
 import os
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -235,6 +236,27 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         tags.array_api_support = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def renamed_attribute(old, new, version="0.3"):
+    """Read-only property ``old`` that warns (FutureWarning) and returns attribute ``new``.
+
+    The scikit-learn way of renaming a fitted attribute: the old name keeps working for a
+    deprecation cycle. Unfitted, it raises AttributeError like the new name, without warning,
+    so ``hasattr`` stays quiet.
+    """
+
+    def getter(self):
+        if new not in vars(self):
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {old!r} (fit it first; "
+                f"{old!r} is the deprecated name of {new!r}).")
+        warnings.warn(
+            f"{old} was renamed to {new} and will be removed in {version}.", FutureWarning,
+            stacklevel=2)
+        return getattr(self, new)
+
+    return property(getter, doc=f"Deprecated alias of ``{new}``; removed in {version}.")
 
 
 def srht_bytes(n_in, n_out):

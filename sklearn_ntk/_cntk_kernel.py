@@ -5,6 +5,8 @@ average pooling network costs O(n_x n_y (HW)^2 f L) time; a general layer list c
 the same per layer at each layer's resolution. Meant for small data sets only.
 """
 
+import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -18,6 +20,7 @@ from ._images import (
     extract_patches,
     window_slices,
 )
+from ._progress import progress
 from ._validation import check_int, check_kind
 from .layers import Conv, Dense, GlobalAvgPool, ReLU
 from .layers._relu import relu_kernels as _relu_kernels
@@ -182,7 +185,8 @@ def _row_keys(images):
 
 
 def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, padding="same",
-                kind="ntk", batch_size=None, architecture=None):
+                kind="ntk", architecture=None, max_memory=None, verbose=0,
+                batch_size="deprecated"):
     r"""Exact convolutional NTK (or NNGP) of an infinitely wide ReLU network.
 
     Two conventions, selected by ``architecture``:
@@ -260,10 +264,18 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         cover ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.
     kind : {"ntk", "nngp"}, default="ntk"
         NTK or NNGP (the kernel of the network at initialisation).
-    batch_size : int, default=None
-        Image pairs processed together; the work memory is about ``48 (H W)^2`` bytes per
-        pair. ``None`` picks the largest block (at least one pair) whose work arrays stay
-        near 1 MiB each. The result does not depend on it.
+    max_memory : int, default=None
+        Bytes of work arrays (beyond the inputs and the output) that the blocks of image
+        pairs may hold together, over all threads; at least one pair per block is always
+        processed. ``None``: blocks whose work arrays stay near 1 MiB each, which is also
+        the fastest size (they stay in cache), so a budget only ever makes blocks smaller.
+        One pair of the global average pooling network needs about ``48 (HW)^2`` bytes;
+        a banded network (see Notes) about ``96 HW (2b+1)^2``. The result does not depend
+        on it. The same knob as ``ntk_kernel``'s and the feature maps'.
+    verbose : int, default=0
+        Report progress over the blocks of pairs (see the estimators' ``verbose``).
+    batch_size : int
+        Deprecated: image pairs per block. Use ``max_memory``; removed in 0.3.
     architecture : {None, "gap", "flatten", "myrtle", "fc"} or list of layers, default=None
         ``None``: the global average pooling CNTK in the normalisation above. A name: the
         preset of :mod:`sklearn_ntk.layers` (:func:`~sklearn_ntk.layers.gap`,
@@ -303,8 +315,14 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         filter_size = check_filter_size(filter_size)
         padding = check_padding(padding)
     kind = check_kind(kind)
-    if batch_size is not None:
-        batch_size = check_int(batch_size, "batch_size")
+    if isinstance(batch_size, str) and batch_size == "deprecated":
+        batch_size = None
+    else:
+        warnings.warn("batch_size is deprecated and will be removed in 0.3; use max_memory "
+                      "(bytes) instead.", FutureWarning, stacklevel=2)
+        batch_size = None if batch_size is None else check_int(batch_size, "batch_size")
+    if max_memory is not None:
+        max_memory = check_int(max_memory, "max_memory")
 
     X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
     images_x = _to_images(X, image_shape, "X")
@@ -323,14 +341,15 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
     if layers is not None:
         gap = _as_gap_network(layers)
         if gap is None:
-            return exact_kernel(images_x, images_y, layers, kind, batch_size=batch_size)
+            return exact_kernel(images_x, images_y, layers, kind, batch_size=batch_size,
+                                max_memory=max_memory, verbose=verbose)
         depth, filter_size, padding = gap
         factor = 2.0 / (filter_size**2 * images_x.shape[3])
     else:
         factor = 1.0
     check_conv_geometry(images_x.shape[1:], filter_size, depth, padding)
     return factor * _gap_kernel(images_x, images_y, depth, filter_size, padding, kind,
-                                batch_size)
+                                batch_size, max_memory, verbose)
 
 
 def _resolve_architecture(architecture, depth, filter_size, padding):
@@ -379,7 +398,8 @@ def _as_gap_network(layers):
     return (len(layers) - 1) // 2, fh, first.padding
 
 
-def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_size):
+def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_size=None,
+                max_memory=None, verbose=0):
     """The CNTK-GAP of ``cntk_kernel(architecture=None)`` between validated image batches.
 
     Each image is divided by a power of two bringing its peak magnitude into [0.5, 1)
@@ -415,14 +435,20 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
         same = _identical_pairs(images_x, images_y, ii, jj)
 
     pair_bytes = 8 * ux.shape[1] ** 2  # one (P x P) float64 array
+    # NumPy's element-wise kernels are single-threaded but release the GIL: one thread per
+    # core, each with its own workspace, over interleaved pair blocks (disjoint outputs).
+    n_threads = _available_cores()
     if batch_size is None:
         batch_size = max(1, _TARGET_ARRAY_BYTES // pair_bytes)
+        if max_memory is not None:
+            per_pair = _N_WORK_ARRAYS * pair_bytes * n_threads
+            batch_size = max(1, min(batch_size, max_memory // per_pair))
     batch_size = min(batch_size, ii.size)
     values = np.empty(ii.size)
     starts = list(range(0, ii.size, batch_size))
-    # NumPy's element-wise kernels are single-threaded but release the GIL: one thread per
-    # core, each with its own workspace, over interleaved pair blocks (disjoint outputs).
-    n_threads = min(_available_cores(), len(starts))
+    n_threads = min(n_threads, len(starts))
+    bar = progress(len(starts), verbose, "cntk_kernel")
+    lock = threading.Lock()
 
     def run(my_starts):
         work = _Workspace(batch_size * ux.shape[1] ** 2)
@@ -432,12 +458,15 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
             values[sl] = _pair_block(
                 ux[bi], uy_t[bj], [nm[bi] for nm in norms_x], [nm[bj] for nm in norms_y],
                 same[sl], depth, filter_size, padding, kind, work)
+            with lock:
+                bar.update()
 
     if n_threads <= 1:
         run(starts)
     else:
         with ThreadPoolExecutor(n_threads) as pool:
             list(pool.map(run, [starts[k::n_threads] for k in range(n_threads)]))
+    bar.close()
 
     K = np.empty((n_x, n_y))
     K[ii, jj] = values

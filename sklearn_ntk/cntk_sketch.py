@@ -101,7 +101,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_bytes, \
-    rademacher, srht_bytes
+    rademacher, renamed_attribute, srht_bytes
 from ._images import check_conv_geometry, check_filter_size, check_image_shape, check_padding
 from ._polyfit import fit_dot_product_polynomial
 from ._sketches import draw_polysketch, draw_srht, polysketch_powers, srht
@@ -413,7 +413,7 @@ class CNTKSketch(BaseFeatureMap):
       price of a bias of order ``1 / sketch_dim`` in the off-diagonal entries; the tests
       show it shrinking with ``sketch_dim`` (many standard errors at ``sketch_dim=2``,
       hardly visible at 64);
-    - deterministic bias: the polynomial fits (``fit_errors_``), and, at depth >= 2, the
+    - deterministic bias: the polynomial fits (``layer_fit_errors_``), and, at depth >= 2, the
       polynomials being applied to estimated rather than exact correlations.
 
     With ``architecture`` given (a preset name or a list of :mod:`sklearn_ntk.layers`),
@@ -467,7 +467,7 @@ class CNTKSketch(BaseFeatureMap):
     degree : int, default=4
         Degree of the polynomial approximations (of :math:`\kappa_1` and
         :math:`\kappa_1 + t\kappa_0` at the first layer, of :math:`\kappa_1` and
-        :math:`\kappa_0` after it). Higher degrees lower the bias (``fit_errors_``) but add
+        :math:`\kappa_0` after it). Higher degrees lower the bias (``layer_fit_errors_``) but add
         variance to the sketches of the powers and cost more (degree 8 featurises about 2x
         slower than 4 at depth 1). 4 is a fast default; on real images its bias costs
         accuracy: on 2,000 Fashion-MNIST images at depth 1, kernel ridge with the exact
@@ -499,19 +499,24 @@ class CNTKSketch(BaseFeatureMap):
 
     Attributes
     ----------
-    coef_ : array of shape (depth, 2, degree + 1)
-        ``coef_[h, 0]`` and ``coef_[h, 1]``: the non-negative polynomial coefficients of
-        :math:`\kappa_1` and :math:`\kappa_0` at layer ``h + 1``, except at the first layer,
-        where ``coef_[0, 1]`` fits :math:`\kappa_1(t) + t\kappa_0(t)` (the kernel
+    polynomial_coef_ : array of shape (depth, 2, degree + 1)
+        ``polynomial_coef_[h, 0]`` and ``polynomial_coef_[h, 1]``: the non-negative
+        polynomial coefficients of :math:`\kappa_1` and :math:`\kappa_0` at layer ``h + 1``,
+        except at the first layer, where ``polynomial_coef_[0, 1]`` fits :math:`\kappa_1(t) + t\kappa_0(t)` (the kernel
         :math:`\Theta^{(1)}`, see the module docstring). Float64, in the array namespace and
         on the device of the data passed to ``fit``. With ``architecture`` given: one row
         pair per ReLU of the network (its :math:`\kappa_1` fit, then its :math:`\kappa_0`
         fit, or the :math:`\kappa_1 + t\kappa_0` fit of a fused first ReLU, or zeros where
-        the NTK part is zero).
-    fit_errors_ : tuple of (float, float), one per layer
-        Maximum absolute errors of the fits of ``coef_[h, 0]`` and ``coef_[h, 1]`` on their
-        intervals (one tuple per ReLU with ``architecture``; a single error where the NTK
-        part needs no fit).
+        the NTK part is zero). Called ``coef_`` before 0.2 (still accepted, with a
+        FutureWarning, until 0.3; on the estimators ``coef_`` is the ridge weights).
+    fit_error_ : float
+        The largest of ``layer_fit_errors_``: the worst absolute error of any polynomial
+        fit in use, as ``NTKSketch.fit_error_``.
+    layer_fit_errors_ : tuple of (float, float), one per layer
+        Maximum absolute errors of the fits of ``polynomial_coef_[h, 0]`` and
+        ``polynomial_coef_[h, 1]`` on their intervals (one tuple per ReLU with
+        ``architecture``; a single error where the NTK part needs no fit). Called
+        ``layer_fit_errors_`` before 0.2 (still accepted until 0.3).
     image_shape_ : tuple of int (H, W, C)
     output_shape_ : tuple of int (H_L, W_L)
         Size of the map after the ``depth`` convolutions (the pooled pixels); with
@@ -568,7 +573,9 @@ class CNTKSketch(BaseFeatureMap):
         "image_shape": ["array-like", None],
         "verbose": ["verbose"],
     }
-    _namespace_attribute = "coef_"
+    _namespace_attribute = "polynomial_coef_"
+    coef_ = renamed_attribute("coef_", "polynomial_coef_")
+    fit_errors_ = renamed_attribute("fit_errors_", "layer_fit_errors_")
 
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
                  padding="same", degree=4, sketch_dim=None, image_shape=None,
@@ -645,10 +652,11 @@ class CNTKSketch(BaseFeatureMap):
                 n_gamma = 2 * sum(layer["widths"])
                 d_mu, d_psi = f * f + n_gamma, f * f + n_gamma + 2 * m
         # Plain tuples: fitted NumPy arrays would sit in the wrong namespace for array-API
-        # input (the public coef_ is set in the input's namespace by BaseFeatureMap.fit).
+        # input (the public polynomial_coef_ is set in the input's namespace by BaseFeatureMap.fit).
         self._coef = tuple(tuple(tuple(float(c) for c in poly) for poly in pair)
                            for pair in coef)
-        self.fit_errors_ = tuple((float(e1), float(e0)) for e1, e0 in errors)
+        self.layer_fit_errors_ = tuple((float(e1), float(e0)) for e1, e0 in errors)
+        self.fit_error_ = max(max(e) for e in self.layer_fit_errors_)
         self._n_pooled = self.n_pooled_ = n_pooled
         self._draw_output(rng, n_pooled)
         return self.n_components
@@ -673,7 +681,8 @@ class CNTKSketch(BaseFeatureMap):
                 coef.append((tuple(params["a"]), tuple(other)))
         self._coef = tuple(coef)
         self._coef_shape = (len(coef), 2, self.degree + 1)
-        self.fit_errors_ = tuple(network.fit_errors)
+        self.layer_fit_errors_ = tuple(tuple(float(v) for v in e) for e in network.fit_errors)
+        self.fit_error_ = float(max((max(e) for e in self.layer_fit_errors_), default=0.0))
         self._n_pooled = self.n_pooled_ = network.n_out
         self._draw_output(rng, network.n_out)
         return self.n_components

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import _is_numpy, to_device
 from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_bytes, \
-    rademacher, rows_per_batch
+    rademacher, renamed_attribute, rows_per_batch
 from ._arccos import ntk_on_sphere
 from ._polyfit import fit_dot_product_polynomial
 from ._sketches import allocate_widths, draw_polysketch_blocks, draw_srht, draw_tensor_srht, \
@@ -101,9 +101,11 @@ class NTKSketch(BaseFeatureMap):
 
     Attributes
     ----------
-    coef_ : array of shape (degree + 1,)
+    polynomial_coef_ : array of shape (degree + 1,)
         Non-negative polynomial coefficients :math:`c_j` (float64, in the array namespace and
-        on the device of the data passed to ``fit``).
+        on the device of the data passed to ``fit``). Called ``coef_`` before 0.2 (that name
+        still works, with a FutureWarning, until 0.3; on the estimators ``coef_`` is the
+        ridge weights).
     exact_linear_ : bool
         Whether the degree-1 term is output exactly.
     fit_error_ : float
@@ -137,7 +139,8 @@ class NTKSketch(BaseFeatureMap):
         "bias": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
     }
-    _namespace_attribute = "coef_"
+    _namespace_attribute = "polynomial_coef_"
+    coef_ = renamed_attribute("coef_", "polynomial_coef_")
 
     def __init__(self, n_components=1024, *, depth=1, degree=8, sketch_dim=None,
                  exact_linear="auto", bias=0.0, random_state=None, max_memory=None,

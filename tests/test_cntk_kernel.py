@@ -168,15 +168,27 @@ def test_positive_homogeneity_and_rounding_at_correlation_one(kind):
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_batch_size_does_not_change_result(symmetric):
+def test_max_memory_does_not_change_result(symmetric):
     rng = np.random.default_rng(13)
     X = rng.standard_normal((6, 25))
     Y = None if symmetric else rng.standard_normal((4, 25))
     base = cntk_kernel(X, Y, depth=2, filter_size=2)
-    for batch_size in (1, 2, 5, 1000):
+    # one pair of 5x5 images holds 6 work arrays of 25^2 float64 per thread: 1 byte and
+    # 100 kB force blocks of one pair, 2 MB blocks of several
+    for max_memory in (1, 100_000, 2_000_000):
         np.testing.assert_allclose(
-            cntk_kernel(X, Y, depth=2, filter_size=2, batch_size=batch_size), base,
+            cntk_kernel(X, Y, depth=2, filter_size=2, max_memory=max_memory), base,
             rtol=1e-14, atol=0)
+
+
+def test_batch_size_is_deprecated_and_still_honoured():
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((6, 25))
+    base = cntk_kernel(X, depth=2, filter_size=2)
+    for batch_size in (1, 5):
+        with pytest.warns(FutureWarning, match="batch_size is deprecated"):
+            K = cntk_kernel(X, depth=2, filter_size=2, batch_size=batch_size)
+        np.testing.assert_allclose(K, base, rtol=1e-14, atol=0)
 
 
 def test_four_d_input_equals_flat_input():
@@ -296,7 +308,8 @@ def test_zero_images_give_zero_rows_without_nan(kind):
         (dict(image_shape=(4, -4)), "image_shape"),
         (dict(image_shape=(4, 4, 1, 1)), "image_shape"),
         (dict(image_shape="4x4"), "image_shape"),
-        (dict(batch_size=0), "batch_size"),
+        (dict(max_memory=0), "max_memory"),
+        (dict(max_memory=2.5), "max_memory"),
         (dict(padding="valid", filter_size=3, depth=2), "filter_size.*depth"),
         (dict(padding="valid", filter_size=5), "filter_size"),
     ],

@@ -120,18 +120,18 @@ def _patch_polynomial_kernel(X, shape, coef):
 
 def test_first_layer_sketches_one_polynomial_of_the_patch_ntk(rng):
     """At the first layer the sketch estimates sqrt(N N') g(rho) with one polynomial g that
-    fits kappa1(t) + t kappa0(t) (coef_[0, 1]): its draws average to that polynomial kernel,
-    also after centring."""
+    fits kappa1(t) + t kappa0(t) (polynomial_coef_[0, 1]): its draws average to that
+    polynomial kernel, also after centring."""
     from sklearn_ntk._arccos import kappa0, kappa1
 
     shape = (5, 5, 2)
     X = rng.standard_normal((6, int(np.prod(shape))))
     sketch = CNTKSketch(1024, degree=6, image_shape=shape, random_state=0).fit(X)
-    coef = np.asarray(sketch.coef_)[0, 1]
+    coef = np.asarray(sketch.polynomial_coef_)[0, 1]
     t = np.linspace(-1, 1, 2001)
     fit_error = np.max(np.abs(np.polynomial.polynomial.polyval(t, coef)
                               - kappa1(t) - t * kappa0(t)))
-    assert fit_error == pytest.approx(sketch.fit_errors_[0][1], rel=1e-6) and fit_error < 0.05
+    assert fit_error == pytest.approx(sketch.layer_fit_errors_[0][1], rel=1e-6) and fit_error < 0.05
     K = _patch_polynomial_kernel(X, shape, coef)
     mean = np.mean([sketch.set_params(random_state=s).fit(X).transform(X) @
                     sketch.transform(X).T for s in range(40)], axis=0)
@@ -280,7 +280,7 @@ def test_ratio_estimator_bias_shrinks_with_sketch_dim(rng):
     results = {}
     for sketch_dim in (2, 64):
         sketch = CNTKSketch(256, image_shape=shape, sketch_dim=sketch_dim, random_state=0)
-        K = _patch_polynomial_kernel(X, shape, np.asarray(sketch.fit(X).coef_)[0, 1])
+        K = _patch_polynomial_kernel(X, shape, np.asarray(sketch.fit(X).polynomial_coef_)[0, 1])
         draws = [(lambda Z: Z @ Z.T)(sketch.set_params(random_state=s).fit_transform(X))
                  for s in range(300)]
         mean, se = _mean_and_se(draws)

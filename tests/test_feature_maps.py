@@ -140,7 +140,8 @@ def test_sketch_unbiased_with_few_columns(n_components, rng):
     norms = np.linalg.norm(X, axis=1)
     t = np.clip(X @ X.T / np.outer(norms, norms), -1, 1)
     # the exact expectation: |x||y| sum_j c_j t^j
-    expected = np.outer(norms, norms) * np.polynomial.polynomial.polyval(t, np.asarray(fm.coef_))
+    coef = np.asarray(fm.polynomial_coef_)
+    expected = np.outer(norms, norms) * np.polynomial.polynomial.polyval(t, coef)
     scale = np.abs(expected).max()
     assert se.max() <= 0.1 * scale
     np.testing.assert_array_less(np.abs(mean - expected), 5 * se + 1e-12)
@@ -330,7 +331,7 @@ def test_exact_linear_outputs_the_linear_term(rng):
     X = rng.standard_normal((30, 16))
     fm = NTKSketch(64, exact_linear=True, random_state=0).fit(X)
     Z = fm.transform(X)
-    c = np.asarray(fm.coef_)
+    c = np.asarray(fm.polynomial_coef_)
     assert c[1] > 0
     # sqrt(c1) x appears verbatim among the columns, and so does sqrt(c0)|x|
     for k in range(X.shape[1]):
@@ -368,7 +369,7 @@ def test_exact_linear_that_does_not_fit(m, rng):
 def test_sketch_fitted_attributes(depth, rng):
     X = rng.standard_normal((10, 4))
     fm = NTKSketch(128, depth=depth, degree=6, random_state=0).fit(X)
-    coef = np.asarray(fm.coef_)
+    coef = np.asarray(fm.polynomial_coef_)
     assert coef.shape == (7,)
     assert np.all(coef >= 0)
     assert coef.sum() == pytest.approx(depth + 1, rel=1e-12)  # K_L(1) = L + 1

@@ -166,7 +166,7 @@ def test_preset_name_equals_its_layer_list(rng):
                          random_state=3).fit(X)
     np.testing.assert_array_equal(by_name.transform(X), by_list.transform(X))
     assert by_name.layers_ == tuple(gap(2, 2)) + (Dense(),)
-    assert by_name.coef_.shape == (2, 2, 5) and len(by_name.fit_errors_) == 2
+    assert by_name.polynomial_coef_.shape == (2, 2, 5) and len(by_name.layer_fit_errors_) == 2
     myrtle = CNTKSketch(256, architecture="myrtle", image_shape=SHAPE, random_state=0).fit(X)
     assert sum(isinstance(layer, Conv) for layer in myrtle.layers_) == 4  # depth 5
     assert myrtle.n_pooled_ > 0 and myrtle.output_shape_ == (2, 2)

@@ -352,10 +352,13 @@ def test_general_loop_symmetric_psd_batch_invariant(kind):
     eig = np.linalg.eigvalsh(K)
     assert eig.min() >= -1e-12 * eig.max()
     np.testing.assert_allclose(K, cntk_kernel(X, X, architecture=arch, kind=kind), rtol=1e-13)
-    for batch_size in (1, 3, 100):
+    for max_memory in (1, 200_000, None):
         np.testing.assert_allclose(
-            cntk_kernel(X, X[:3], architecture=arch, kind=kind, batch_size=batch_size),
+            cntk_kernel(X, X[:3], architecture=arch, kind=kind, max_memory=max_memory),
             K[:, :3], rtol=1e-13)
+    for batch_size in (1, 3, 100):
+        np.testing.assert_allclose(exact_kernel(X, X[:3], arch, kind, batch_size=batch_size),
+                                   K[:, :3], rtol=1e-13)
     for n_threads in (1, 2):
         np.testing.assert_allclose(exact_kernel(X, None, arch, kind, n_threads=n_threads), K,
                                    rtol=1e-15)

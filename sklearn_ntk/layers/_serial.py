@@ -11,12 +11,14 @@ per-position state, followed by a linear readout (the list's last layer if it is
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from dataclasses import replace
 
+from .._progress import progress
 from ._base import Layer, PairState, Shape, position_diagonal
 from ._conv import Conv
 from ._dense import Dense
@@ -34,6 +36,9 @@ from ._relu import ReLU
 # Preferred number of float64 entries of one (B, H, H, W, W) pair array of a block (1 MiB):
 # big enough that NumPy's per-call overhead is negligible, small enough to stay in cache.
 _TARGET_BLOCK_ENTRIES = 2**17
+# Float64 arrays of a block's pair shape alive at its peak, per thread (measured with
+# tracemalloc over the presets; the test of cntk_kernel's max_memory checks the bound).
+_WORK_ARRAYS = 12
 
 
 class Serial:
@@ -186,7 +191,7 @@ def _scale_exponents(images, keep_large_only):
 
 
 def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_threads=None,
-                 banded=None):
+                 banded=None, max_memory=None, verbose=0):
     r"""Exact NTK or NNGP of a layer list between two NHWC image batches.
 
     Parameters
@@ -197,13 +202,18 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
     layers : sequence of Layer
     kind : {"ntk", "nngp"}
     batch_size : int, default=None
-        Pairs evaluated together (``None``: about 1 MiB per pair array).
+        Pairs evaluated together (``None``: about 1 MiB per pair array, made smaller if
+        ``max_memory`` asks for it).
     n_threads : int, default=None
         Worker threads over blocks (``None``: the available cores).
     banded : bool, default=None
         Keep only the band of position pairs the architecture needs (see
         :class:`PairState`); ``None``: whenever that saves work. ``False`` forces all pairs
         (for testing).
+    max_memory : int, default=None
+        Bytes of work arrays all threads together may hold (at least one pair per block).
+    verbose : int, default=0
+        Progress over the blocks (:func:`~sklearn_ntk._progress.progress`).
 
     Returns
     -------
@@ -238,12 +248,18 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
         sy = np.ldexp(images_y, -ey[:, None, None, None].astype(np.int32))
     n_y = sy.shape[0]
     height, width = images_x.shape[1:3]
+    if n_threads is None:
+        n_threads = _available_cores()
     if batch_size is None:
         pair_entries = (height * width if band is None
                         else (2 * band[0] + 1) * (2 * band[1] + 1)) * height * width
         batch_size = max(1, _TARGET_BLOCK_ENTRIES // pair_entries)
-    if n_threads is None:
-        n_threads = _available_cores()
+        if max_memory is not None:
+            per_pair = _WORK_ARRAYS * 8 * pair_entries * n_threads
+            batch_size = max(1, min(batch_size, int(max_memory) // per_pair))
+    n_pairs = n_x * (n_x - 1) // 2 if symmetric else n_x * n_y
+    n_blocks = sum(-(-n // batch_size) for n in (n_x, 0 if symmetric else n_y, n_pairs))
+    bar = progress(n_blocks, verbose, "cntk_kernel")
 
     def bias_scale(e1, e2):
         return np.ldexp(1.0, -(e1 + e2).astype(np.int32)) if net.has_bias else None
@@ -265,7 +281,7 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
             for i, value in recorded.items():
                 norms[i][sl] = value
 
-        _map_blocks(block, n, batch_size, n_threads)
+        _map_blocks(block, n, batch_size, n_threads, bar)
         return diag, norms
 
     diag_x, norms_x = self_pass(sx, ex)
@@ -286,7 +302,8 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
                                    {i: v[bj] for i, v in norms_y.items()})
         values[sl] = ntk_val if ntk else nngp
 
-    _map_blocks(cross_block, ii.size, batch_size, n_threads)
+    _map_blocks(cross_block, ii.size, batch_size, n_threads, bar)
+    bar.close()
 
     K = np.empty((n_x, n_y))
     K[ii, jj] = values
@@ -301,20 +318,29 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
     return np.ldexp(K, exp_sum.astype(np.int32))
 
 
-def _map_blocks(fn, n_items, batch_size, n_threads):
+def _map_blocks(fn, n_items, batch_size, n_threads, bar=None):
     """Call ``fn(slice)`` on consecutive blocks, interleaved over threads (disjoint outputs).
 
-    NumPy's element-wise kernels release the GIL, so threads use several cores.
+    NumPy's element-wise kernels release the GIL, so threads use several cores. ``bar``
+    (a progress reporter) is told of every finished block.
     """
     starts = range(0, n_items, batch_size)
     slices = [slice(s, min(s + batch_size, n_items)) for s in starts]
     n_threads = max(1, min(n_threads, len(slices)))
+    lock = threading.Lock()
+
+    def run(sl):
+        fn(sl)
+        if bar is not None:
+            with lock:
+                bar.update()
+
     if n_threads == 1:
         for sl in slices:
-            fn(sl)
+            run(sl)
         return
     with ThreadPoolExecutor(n_threads) as pool:
-        list(pool.map(lambda group: [fn(sl) for sl in group],
+        list(pool.map(lambda group: [run(sl) for sl in group],
                       [slices[k::n_threads] for k in range(n_threads)]))
 
 
