@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from sklearn_ntk import CNTKSketch, CNTKSketchClassifier, cntk_kernel
+from sklearn_ntk._ridge import KernelRidgePath
 from sklearn_ntk.datasets import load_fashion_mnist, mean_pool_images
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_data")
@@ -78,19 +79,10 @@ def centred_one_hot(y, classes):
 
 
 def kernel_ridge_scores(K_fit, K_eval, y_fit, classes, alphas):
-    """Kernel ridge with an intercept (centred kernel) for every alpha, one eigendecomposition.
-
-    Returns the decision scores on the evaluation rows, one array per alpha.
-    """
-    Y = centred_one_hot(y_fit, classes)
-    y_mean = Y.mean(axis=0)
-    row_mean = K_fit.mean(axis=0)
-    total = row_mean.mean()
-    Kc = K_fit - row_mean[None, :] - row_mean[:, None] + total
-    Ke = K_eval - K_eval.mean(axis=1, keepdims=True) - row_mean[None, :] + total
-    w, V = np.linalg.eigh(Kc)
-    VtY = V.T @ (Y - y_mean)
-    return [Ke @ (V @ (VtY / (w + alpha)[:, None])) + y_mean for alpha in alphas]
+    """Kernel ridge with an intercept for every alpha (the library's solver, one
+    eigendecomposition). Returns the decision scores on the evaluation rows, one per alpha."""
+    path = KernelRidgePath(K_fit, centred_one_hot(y_fit, classes), alphas)
+    return [path.decision_function(K_eval, alpha) for alpha in alphas]
 
 
 # The smallest equal-data subset. Larger ones contain it (nested draws), so the exact kernel
@@ -229,22 +221,11 @@ def run_equal_exact(args):
 
 
 def feature_ridge_scores(Z_fit, Z_eval, y_fit, classes, alphas):
-    """Ridge with an intercept on features, every alpha from one eigendecomposition.
-
-    Primal (``Z^T Z``) when there are fewer features than rows, else the equivalent dual
-    (kernel ridge on ``Z Z^T``, whose centring is that of the features): the same
-    predictions from the smaller eigendecomposition.
-    """
-    if Z_fit.shape[1] > Z_fit.shape[0]:
-        Z_fit, Z_eval = Z_fit.astype(np.float64), Z_eval.astype(np.float64)
-        return kernel_ridge_scores(Z_fit @ Z_fit.T, Z_eval @ Z_fit.T, y_fit, classes, alphas)
-    Y = centred_one_hot(y_fit, classes)
-    z_mean, y_mean = Z_fit.mean(axis=0), Y.mean(axis=0)
-    Zc = (Z_fit - z_mean).astype(np.float64)
-    w, V = np.linalg.eigh(Zc.T @ Zc)
-    VtZtY = V.T @ (Zc.T @ (Y - y_mean))
-    Ze = (Z_eval - z_mean).astype(np.float64)
-    return [Ze @ (V @ (VtZtY / (w + alpha)[:, None])) + y_mean for alpha in alphas]
+    """Ridge with an intercept on features, every alpha from one eigendecomposition: kernel
+    ridge on ``Z Z^T`` (whose centring is that of the features), the same predictions as the
+    primal solve for these subset sizes (at most a few thousand rows)."""
+    Z_fit, Z_eval = Z_fit.astype(np.float64), Z_eval.astype(np.float64)
+    return kernel_ridge_scores(Z_fit @ Z_fit.T, Z_eval @ Z_fit.T, y_fit, classes, alphas)
 
 
 def run_equal_sketch(args):

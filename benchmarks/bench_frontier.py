@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_ntk import NTKSketchClassifier, NTKSketchRegressor, ntk_kernel
 from sklearn_ntk.datasets import load_diamonds, load_fashion_mnist, load_letter
+from sklearn_ntk._ridge import KernelRidgePath
 from sklearn_ntk.estimators import FeatureRidgeClassifier, FeatureRidgeRegressor
 
 ALPHAS = np.logspace(-6, 2, 9)
@@ -123,23 +124,9 @@ def exact_ntk(X_train, y_train, X_test, y_test, classification, depth=2):
         Y = (y_train[:, None] == classes[None, :]) - 1.0 / len(classes)
     else:
         Y = y_train[:, None].astype(float)
-    K = ntk_kernel(X_train, depth=depth)
-    n = len(K)
-    row_mean = K.mean(axis=0)
-    Kc = K - row_mean[None, :] - row_mean[:, None] + row_mean.mean()
-    eigvals, U = np.linalg.eigh(Kc)
-    eigvals = np.maximum(eigvals, 0.0)
-    P = U.T @ (Y - Y.mean(axis=0))
-    scores = []
-    for alpha in ALPHAS:
-        df = np.sum(eigvals / (eigvals + alpha)) + 1.0
-        rss = np.sum(((alpha / (eigvals + alpha))[:, None] * P) ** 2)
-        scores.append(rss / n / (1 - df / n) ** 2)
-    alpha = ALPHAS[int(np.argmin(scores))]
-    coef = U @ (P / (eigvals + alpha)[:, None])
-    K_test = ntk_kernel(X_test, X_train, depth=depth)
-    K_test_c = K_test - K_test.mean(axis=1, keepdims=True) - row_mean[None, :] + row_mean.mean()
-    out = K_test_c @ coef + Y.mean(axis=0)
+    path = KernelRidgePath(ntk_kernel(X_train, depth=depth), Y, ALPHAS)
+    out = path.decision_function(ntk_kernel(X_test, X_train, depth=depth))
+    alpha = path.alpha
     seconds = time.perf_counter() - start
     if classification:
         score = float(np.mean(classes[np.argmax(out, axis=1)] == y_test))

@@ -13,7 +13,7 @@ from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._backend import namespace_of
+from ._backend import _is_numpy, namespace_of
 from ._progress import progress
 from ._dask import as_dask_array, in_dask_block, is_dask_collection, map_rows, \
     output_float_dtype
@@ -143,6 +143,9 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     }
     # Whether ``fit`` needs the rows themselves (data-dependent maps) or only their width.
     _fit_reads_data = False
+    # Whether ``_transform_batch`` takes ``out=`` (a NumPy view of the output rows) and
+    # writes the features into it.
+    _fills_output = False
 
     def fit(self, X, y=None):
         """Draw the random parameters of the feature map.
@@ -214,7 +217,11 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         with progress(-(-n // batch), verbose, f"{type(self).__name__}.transform") as bar:
             for start in range(0, n, batch):
                 stop = min(start + batch, n)
-                out[start:stop, ...] = self._transform_batch(xp, X[start:stop, ...], device)
+                if self._fills_output and _is_numpy(xp):
+                    # written in place: no batch-sized temporary (and its page faults), no copy
+                    self._transform_batch(xp, X[start:stop, ...], device, out=out[start:stop])
+                else:
+                    out[start:stop, ...] = self._transform_batch(xp, X[start:stop, ...], device)
                 bar.update()
         return out
 

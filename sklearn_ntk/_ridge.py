@@ -270,11 +270,15 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
     _check_finite(stats)
     alphas = np.asarray(alphas, dtype=np.float64)
     eigvals, U = scipy.linalg.eigh(Zc @ Zc.T, check_finite=False)
-    eigvals, P = _cut_rank(eigvals, U.T @ Yc)
+    projections = U.T @ Yc
+    # the null-space part of the targets is residual no penalty can fit: GCV keeps it,
+    # the coefficients do not need it (Z_c^T u = 0 there)
+    eigvals, P = _cut_rank(eigvals, projections)
     if alphas.size == 1:
         best, scores = 0, np.empty(0)
     else:
-        scores = _gcv_scores_dual(eigvals, P, alphas, _gcv_count(stats), fit_intercept)
+        scores = _gcv_scores_dual(eigvals, projections, alphas, _gcv_count(stats),
+                                  fit_intercept)
         best = _best_alpha(scores, stats)
     alpha = float(alphas[best])
     coef = Zc.T @ (U @ (P * _inverse_shifted(eigvals, alpha)[:, None]))
@@ -283,6 +287,74 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
     else:
         intercept = np.zeros(Yc.shape[1])
     return RidgeSolution(coef, intercept, alpha, scores)
+
+
+class KernelRidgePath:
+    r"""Kernel ridge with an intercept for a grid of penalties, from one eigendecomposition.
+
+    The kernel-space counterpart of :func:`solve_ridge_dual` for a kernel matrix given
+    directly (an exact NTK, say): the intercept is fitted by double centring,
+    :math:`K_c = (I - \tfrac1n 11^T) K (I - \tfrac1n 11^T) = U \Lambda U^T`, and for every
+    :math:`\alpha` the dual coefficients are :math:`U (\Lambda + \alpha)^{-1} U^T Y_c`, with
+    the rank cutoff and the cancellation-free GCV scores of the feature-space solvers
+    (``gcv_scores``; ``alpha`` is their minimiser). The benchmarks compare the sketches with
+    exact kernel ridge through this class, so both sides use one solver.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n, n)
+        Symmetric positive semi-definite training kernel.
+    Y : ndarray of shape (n,) or (n, t)
+        Targets (e.g. centred one-hot class indicators).
+    alphas : sequence of float
+        Non-negative penalties.
+
+    Attributes
+    ----------
+    alpha : float
+        The penalty with the smallest GCV score.
+    gcv_scores : ndarray of shape (n_alphas,)
+    """
+
+    def __init__(self, K, Y, alphas):
+        K = np.asarray(K, dtype=np.float64)
+        Y = np.asarray(Y, dtype=np.float64)
+        self._single = Y.ndim == 1
+        Y = Y[:, None] if self._single else Y
+        n = K.shape[0]
+        if K.shape != (n, n) or Y.shape[0] != n:
+            raise ValueError(f"K must be square with one row per target row; got K of shape "
+                             f"{K.shape} and Y of shape {Y.shape}.")
+        if not (np.all(np.isfinite(K)) and np.all(np.isfinite(Y))):
+            raise ValueError("K and Y must be finite.")
+        self.alphas = np.asarray(alphas, dtype=np.float64)
+        self._column_mean = K.mean(axis=0)
+        self._mean = float(self._column_mean.mean())
+        self._y_mean = Y.mean(axis=0)
+        Kc = K - self._column_mean[None, :] - self._column_mean[:, None] + self._mean
+        eigvals, self._U = scipy.linalg.eigh(Kc, check_finite=False)
+        # All of U^T Y_c is kept: GCV needs the null-space part (residual no penalty can fit)
+        # and (K_c + alpha I)^{-1} Y_c has it too; only the eigenvalues are cut to zero.
+        self._P = self._U.T @ (Y - self._y_mean)
+        self._eigvals, _ = _cut_rank(eigvals, self._P)
+        self.gcv_scores = _gcv_scores_dual(self._eigvals, self._P, self.alphas, n, True)
+        if not np.any(np.isfinite(self.gcv_scores)):
+            raise ValueError(f"GCV cannot choose alpha with n_samples={n}.")
+        self.alpha = float(self.alphas[int(np.argmin(self.gcv_scores))])
+
+    def dual_coef(self, alpha=None):
+        """Dual coefficients ``(K_c + alpha I)^{-1} Y_c``, shape ``(n, t)``, at ``alpha``
+        (default: GCV's); for ``alpha = 0`` the pseudo-inverse."""
+        alpha = self.alpha if alpha is None else float(alpha)
+        return self._U @ (self._P * _inverse_shifted(self._eigvals, alpha)[:, None])
+
+    def decision_function(self, K_eval, alpha=None):
+        """Predictions for rows with kernel ``K_eval`` (n_eval, n) against the training rows."""
+        K_eval = np.asarray(K_eval, dtype=np.float64)
+        centred = (K_eval - K_eval.mean(axis=1, keepdims=True) - self._column_mean[None, :]
+                   + self._mean)
+        out = centred @ self.dual_coef(alpha) + self._y_mean
+        return out[:, 0] if self._single else out
 
 
 #: The automatic penalty grid, relative to the mean squared norm of the features.
@@ -364,7 +436,9 @@ def _gcv_scores_dual(eigvals, P, alphas, n_samples, fit_intercept):
     :math:`Y_c - Z_c W = U\,\mathrm{diag}(\alpha / (\lambda + \alpha))\,P`:
     :math:`\mathrm{RSS}(\alpha) = \sum_j (\alpha/(\lambda_j+\alpha))^2 \|P_j\|^2` (at
     :math:`\alpha = 0`, the sum over the null space), a sum of non-negative terms instead of
-    the difference of two large numbers the primal formula takes.
+    the difference of two large numbers the primal formula takes. ``P`` must keep its
+    null-space rows (``U^T Y_c`` as computed, not through :func:`_cut_rank`): they are the
+    residual that no penalty can fit.
     """
     scores = np.empty(alphas.size)
     p2 = np.sum(P * P, axis=1)

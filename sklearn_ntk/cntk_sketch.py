@@ -467,16 +467,20 @@ class CNTKSketch(BaseFeatureMap):
     degree : int, default=4
         Degree of the polynomial approximations (of :math:`\kappa_1` and
         :math:`\kappa_1 + t\kappa_0` at the first layer, of :math:`\kappa_1` and
-        :math:`\kappa_0` after it). Higher degrees lower the bias (``layer_fit_errors_``) but add
-        variance to the sketches of the powers and cost more (degree 8 featurises about 2x
-        slower than 4 at depth 1). 4 is a fast default; on real images its bias costs
-        accuracy: on 2,000 Fashion-MNIST images at depth 1, kernel ridge with the exact
-        kernel of the degree-4 polynomial lost 1.9 points of test accuracy to the exact
-        CNTK, degree 8 only 0.15 (``benchmarks/RESULTS.md``). Use 8 when accuracy matters.
+        :math:`\kappa_0` after it). Higher degrees lower the bias (``fit_error_``) but add
+        variance to the sketches of the powers and cost more: every pixel of every layer
+        sketches ``degree`` powers, so time grows about linearly with it (unlike
+        :class:`NTKSketch`, whose single polynomial of the whole network needs degree 8
+        and costs :math:`\log_2` of it). 4 is the fast default; on real images degree 8
+        is measurably more accurate at about twice the time (Fashion-MNIST comparison on
+        the benchmark page, ``benchmarks/RESULTS.md``). Use 8 when accuracy matters.
     sketch_dim : int, default=None
-        Complex width ``m`` of the per-pixel sketches (PolySketch, TensorSRHT, folded
-        windows); time and memory grow linearly with it. ``None`` means
-        ``n_components // 8`` clipped to ``[64, 512]``. The features are a projection of
+        Complex width ``m`` of the internal sketches that the final projection combines
+        into ``n_components`` features, here one set per pixel (PolySketch, TensorSRHT,
+        folded windows; in :class:`NTKSketch` the same quantity per row); time and memory
+        grow linearly with it. ``None`` means ``n_components // 8`` clipped to
+        ``[64, 512]`` (narrower than :class:`NTKSketch`'s default because it is paid at
+        every pixel). The features are a projection of
         the pooled vector, of ``n_pooled_ = 1 + 2 m k`` real coordinates (``k``: the number
         of sketched blocks of the last layer, ``degree + 1`` or fewer), so their rank is at
         most ``n_pooled_``: ``n_components`` beyond it adds no rank (it only lowers the noise

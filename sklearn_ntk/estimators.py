@@ -441,7 +441,8 @@ class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge)
 
     def _check_targets(self, y):
         y = _check_y(y, **self._validate_y_kwargs())
-        if y.dtype.kind not in "biuf":
+        # array-API arrays (torch, CuPy) have numeric dtypes without NumPy's ``kind``
+        if getattr(y.dtype, "kind", "f") not in "biuf":
             try:
                 y = y.astype(np.float64)
             except (TypeError, ValueError):

@@ -77,11 +77,19 @@ class NTKSketch(BaseFeatureMap):
     depth : int, default=1
         Number of hidden ReLU layers ``L``.
     degree : int, default=8
-        Degree ``q`` of the polynomial approximation of :math:`K_L`.
+        Degree ``q`` of the polynomial approximation of :math:`K_L`. One polynomial stands
+        for the whole depth-``L`` network here, and :math:`K_L` has a kink at
+        :math:`t = 1` that sharpens with depth, so it needs a higher degree than one ReLU's
+        :math:`\kappa` functions (which :class:`CNTKSketch` fits, layer by layer, with
+        degree 4); the PolySketch cost grows only with :math:`\log_2 q` levels. Degree 8
+        keeps ``fit_error_`` below a quarter of :math:`K_L(1)` up to depth 10 (a warning
+        says when it does not); see the benchmark page for the speed of each degree.
     sketch_dim : int, default=None
-        Width ``m`` of the PolySketch nodes below the root; ``None`` means
-        ``max(min(n_components, 64), n_components // 4)``. Unused for ``degree <= 2`` (the
-        root then samples the input's spectra directly).
+        Complex width ``m`` of the internal sketches that the final projection combines
+        into ``n_components`` features: here the PolySketch nodes below the root, one
+        set per row (in :class:`CNTKSketch` the same quantity is per pixel). ``None``
+        means ``max(min(n_components, 64), n_components // 4)``. Unused for
+        ``degree <= 2`` (the root then samples the input's spectra directly).
     exact_linear : bool or "auto", default="auto"
         Output the degree-1 term exactly (see above). ``"auto"`` does so when
         ``n_features <= n_components // 4``, so that most columns remain for the sketch.
@@ -141,6 +149,7 @@ class NTKSketch(BaseFeatureMap):
     }
     _namespace_attribute = "polynomial_coef_"
     coef_ = renamed_attribute("coef_", "polynomial_coef_")
+    _fills_output = True
 
     def __init__(self, n_components=1024, *, depth=1, degree=8, sketch_dim=None,
                  exact_linear="auto", bias=0.0, random_state=None, max_memory=None,
@@ -298,15 +307,20 @@ class NTKSketch(BaseFeatureMap):
             self._prepared[key] = prepared
         return self._prepared[key]
 
-    def _transform_batch(self, xp, X, device):
-        if self._layered is not None:
-            return self._layered_features(xp, X, device)
+    def _transform_batch(self, xp, X, device, out=None):
+        if self._layered is not None or (out is not None and not _is_numpy(xp)):
+            Z = self._layered_features(xp, X, device) if self._layered is not None \
+                else self._transform_batch(xp, X, device)
+            if out is not None:
+                out[...] = Z
+            return Z
         # The tree runs on chunks of rows: NumPy chunks small enough for the spectra to stay
         # in cache (larger ones run slower), other namespaces chunks of max_memory.
         params = self._device_params(xp, device, X.dtype)
         step = rows_per_batch(2 * self._spectra_bytes_per_row(), self.max_memory)
         if _is_numpy(xp):
-            return self._features(np, np.asarray(X), None, params, min(step, self._chunk_rows()))
+            return self._features(np, np.asarray(X), None, params, min(step, self._chunk_rows()),
+                                  out=out)
         n = X.shape[0]
         if n <= step:
             return self._features(xp, X, device, params, n)
@@ -316,7 +330,7 @@ class NTKSketch(BaseFeatureMap):
             out[start:stop, ...] = self._features(xp, X[start:stop, ...], device, params, step)
         return out
 
-    def _features(self, xp, X, device, params, step):
+    def _features(self, xp, X, device, params, step, out=None):
         # norms of x / max|x_j| cannot overflow or underflow (see max_abs_rows)
         scale = max_abs_rows(xp, X)
         scaled = X / scale
@@ -327,15 +341,19 @@ class NTKSketch(BaseFeatureMap):
         head = [] if self._constant_in_lone else [math.sqrt(self._coef[0]) * norms]
         if self.exact_linear_:
             head.append(math.sqrt(self._coef[1]) * X)
-        if not self._degrees:  # a constant polynomial (degree 1, exact linear): no sketch
-            return xp.concat(head + [xp.zeros((n, self._n_real), dtype=X.dtype, device=device)],
-                             axis=1)
-        if self._mixed:
-            return xp.concat(head + [self._mixed_columns(xp, unit, norms, params)], axis=1)
+        if not self._degrees or self._mixed:
+            if not self._degrees:  # a constant polynomial (degree 1, exact linear): no sketch
+                rest = xp.zeros((n, self._n_real), dtype=X.dtype, device=device)
+            else:
+                rest = self._mixed_columns(xp, unit, norms, params)
+            Z = xp.concat(head + [rest], axis=1)
+            if out is not None:
+                out[...] = Z
+            return Z
         weight = 1.0 if self._lone is None else lone_column_weight(self._n_complex)
         factors = {j: math.sqrt(self._coef[j] * weight / m) for j, m in self._widths.items()}
         if xp is np:
-            return self._numpy_columns(X, head, unit, norms, params, factors, step)
+            return self._numpy_columns(X, head, unit, norms, params, factors, step, out)
         blocks = polysketch_blocks(xp, unit, params)
         W = xp.concat([b * (norms * factors[j]) for j, b in zip(self._degrees, blocks)], axis=1)
         # interleaved [Re, Im] pairs: the layout of a complex array viewed as real
@@ -346,14 +364,15 @@ class NTKSketch(BaseFeatureMap):
             columns.append(lone[:, None])
         return xp.concat(columns, axis=1)
 
-    def _numpy_columns(self, X, head, unit, norms, params, factors, step):
+    def _numpy_columns(self, X, head, unit, norms, params, factors, step, out=None):
         """NumPy: the blocks are multiplied straight into the (complex view of the) output.
 
         Rows go through the tree in chunks of :meth:`_chunk_rows`, small enough for the
-        spectra of a chunk to stay in cache (larger batches run slower, not faster).
+        spectra of a chunk to stay in cache (larger batches run slower, not faster). ``out``
+        (C-contiguous rows of the transform's output) is filled instead of a new array.
         """
         n = X.shape[0]
-        Z = np.empty((n, self.n_components), dtype=X.dtype)
+        Z = np.empty((n, self.n_components), dtype=X.dtype) if out is None else out
         start = 0
         for column in head:
             Z[:, start:start + column.shape[1]] = column

@@ -109,3 +109,54 @@ def test_primal_gcv_near_interpolation_is_not_zero():
     assert np.all(primal.gcv_scores > 0.5 * np.var(Y))
     np.testing.assert_allclose(primal.gcv_scores, dual.gcv_scores, rtol=1e-6)
     assert primal.alpha == dual.alpha == alphas[-1]  # noise: the largest penalty wins
+
+
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_kernel_ridge_path_equals_feature_ridge_on_the_same_kernel(n_targets):
+    """KernelRidgePath(Z Z^T) (what the benchmarks' exact kernel ridge uses) gives the
+    feature-space solver's GCV scores, alpha and predictions; and at a fixed alpha the
+    textbook centred kernel ridge solution."""
+    from sklearn_ntk._ridge import KernelRidgePath
+
+    rng = np.random.RandomState(3)
+    n, m = 50, 20
+    Z = rng.randn(n, m) + 0.3
+    Z_new = rng.randn(7, m) + 0.3
+    Y = Z[:, :4] @ rng.randn(4, n_targets) + 0.2 * rng.randn(n, n_targets) + 2.0
+    alphas = [1e-3, 1e-1, 1.0, 10.0]
+    stats = RidgeStatistics.from_chunk(Z.copy(), Y, np.ones(n))
+    primal = solve_ridge(stats, alphas)
+    path = KernelRidgePath(Z @ Z.T, Y[:, 0] if n_targets == 1 else Y, alphas)
+    np.testing.assert_allclose(path.gcv_scores, primal.gcv_scores, rtol=1e-8)
+    assert path.alpha == primal.alpha
+    expected = Z_new @ primal.coef + primal.intercept
+    got = path.decision_function(Z_new @ Z.T)
+    np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=1e-8, atol=1e-10)
+    # fixed alpha, against (Kc + alpha I)^{-1} Yc with the centring written out
+    C = np.eye(n) - 1.0 / n
+    Kc = C @ (Z @ Z.T) @ C
+    dual = np.linalg.solve(Kc + 0.1 * np.eye(n), Y - Y.mean(axis=0))
+    np.testing.assert_allclose(path.dual_coef(0.1), dual, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="finite"):
+        KernelRidgePath(np.full((3, 3), np.nan), np.ones(3), alphas)
+    with pytest.raises(ValueError, match="square"):
+        KernelRidgePath(np.ones((3, 4)), np.ones(3), alphas)
+
+
+def test_dual_gcv_keeps_the_residual_of_repeated_rows():
+    """n < m but rank-deficient features (repeated rows with different targets): the part of
+    the targets in the kernel's null space is residual for every alpha, and the dual GCV
+    scores must count it as the primal ones do (dropping it scored near-zero errors)."""
+    rng = np.random.RandomState(4)
+    base = rng.randn(15, 60)
+    Z = np.concatenate([base, base])  # 30 rows, rank 15, 60 features
+    Y = rng.randn(30, 2)
+    w = np.ones(30)
+    stats, Zc, Yc = _centred(Z, Y, w, True)
+    primal = solve_ridge(stats, ALPHAS[1:])
+    dual = solve_ridge_dual(stats, Zc, Yc, ALPHAS[1:])
+    np.testing.assert_allclose(dual.gcv_scores, primal.gcv_scores, rtol=1e-6)
+    # the residual of the repeated rows alone: half their target differences, squared
+    floor = np.sum((Y[:15] - Y[15:]) ** 2) / 2
+    assert dual.gcv_scores.min() * 30 >= floor / 2  # RSS / n scaled back, per target
+    np.testing.assert_allclose(dual.coef, primal.coef, atol=1e-8 * np.abs(primal.coef).max())

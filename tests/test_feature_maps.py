@@ -275,7 +275,10 @@ def test_same_random_state_same_features(cls, rng):
     lambda **kw: NTKSketch(201, depth=1, exact_linear=False, random_state=0, **kw),
     lambda **kw: NTKRandomFeatures(201, depth=3, bias=0.4, random_state=0, **kw),
     lambda **kw: NTKRandomFeatures(200, depth=2, kind="nngp", random_state=0, **kw),
-], ids=["sketch", "sketch-odd", "rf-bias", "nngp"])
+    # batches written into the output in place (NumPy): the mixed-column and layered paths
+    lambda **kw: NTKSketch(5, depth=2, random_state=0, **kw),
+    lambda **kw: NTKSketch(64, depth=2, bias=0.3, random_state=0, **kw),
+], ids=["sketch", "sketch-odd", "rf-bias", "nngp", "sketch-mixed", "sketch-bias"])
 def test_batch_invariance(make, rng):
     X = rng.standard_normal((61, 9))
     fm = make().fit(X)

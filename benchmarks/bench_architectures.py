@@ -1,0 +1,171 @@
+"""Fashion-MNIST 28x28: which CNTK architecture, exact kernel against sketch at equal data.
+
+What is measured, on balanced subsets of Fashion-MNIST at full resolution (28x28, pixels
+standardised with the training subset's mean and standard deviation):
+
+- ``sketch``: ``CNTKSketchClassifier(architecture=A, n_components=M, degree=Q)`` exactly as a
+  user would call it (its default GCV penalty grid), fitted on the training subset and
+  scored on the test subset; time is end to end (featurise, solve, predict).
+- ``exact``: exact kernel ridge with ``cntk_kernel(architecture=A)`` on the same images, the
+  penalty chosen by GCV on the same relative grid (the mean diagonal of the centred
+  training kernel times ``AUTOMATIC_ALPHA_FACTORS``, what the estimators use on features);
+  time is the kernel matrices plus the solve.
+
+Test predictions are saved (``benchmarks/_data/architectures.jsonl``), so ``report`` gives
+each sketch's gap to exact with a paired standard error.
+
+Reproduce::
+
+    python benchmarks/bench_architectures.py sketch --arch flatten2 conv_pool --seeds 0 1 2
+    python benchmarks/bench_architectures.py exact --arch flatten2
+    python benchmarks/bench_architectures.py report
+"""
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from sklearn_ntk import CNTKSketchClassifier, cntk_kernel
+from sklearn_ntk._ridge import AUTOMATIC_ALPHA_FACTORS, KernelRidgePath
+from sklearn_ntk.datasets import load_fashion_mnist
+from sklearn_ntk.layers import AvgPool, Conv, Flatten, ReLU
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "_data", "architectures.jsonl")
+SHAPE = (28, 28, 1)
+
+
+def architectures():
+    """Candidate architectures by name (a preset name, or a layer list)."""
+    return {
+        "gap1": dict(architecture=None, depth=1),  # the legacy default: CNTK-GAP, depth 1
+        "flatten1": dict(architecture="flatten", depth=1),
+        "flatten2": dict(architecture="flatten", depth=2),
+        "conv_pool": dict(architecture=[Conv(3), ReLU(), AvgPool(2), Conv(3), ReLU(),
+                                        Flatten()]),
+        "pool_conv": dict(architecture=[AvgPool(2), Conv(3), ReLU(), Conv(3), ReLU(),
+                                        Flatten()]),
+        "myrtle5": dict(architecture="myrtle", depth=5),
+    }
+
+
+def load(per_class, test_per_class, seed=0):
+    X_tr, y_tr = load_fashion_mnist("train", return_X_y=True)
+    X_te, y_te = load_fashion_mnist("test", return_X_y=True)
+    rng = np.random.default_rng(seed)
+
+    def subset(y, k):
+        return np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False)
+                                       for c in range(10)]))
+
+    tr, te = subset(y_tr, per_class), subset(y_te, test_per_class)
+    X_tr, X_te = X_tr[tr].astype(np.float64), X_te[te].astype(np.float64)
+    mean, std = X_tr.mean(), X_tr.std()
+    return (X_tr - mean) / std, y_tr[tr], (X_te - mean) / std, y_te[te]
+
+
+def record(row):
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    shown = {k: v for k, v in row.items() if k != "predictions"}
+    print(json.dumps(shown), flush=True)
+
+
+def run_sketch(args):
+    X_tr, y_tr, X_te, y_te = load(args.per_class, args.test_per_class)
+    for name in args.arch:
+        for seed in args.seeds:
+            model = CNTKSketchClassifier(n_components=args.n_components, degree=args.degree,
+                                         image_shape=SHAPE, random_state=seed,
+                                         **architectures()[name])
+            load_avg = os.getloadavg()[0]
+            start = time.perf_counter()
+            model.fit(X_tr.astype(args.dtype), y_tr)
+            prediction = model.predict(X_te.astype(args.dtype))
+            seconds = time.perf_counter() - start
+            record(dict(model="sketch", arch=name, n_train=len(y_tr), n_test=len(y_te),
+                        n_components=args.n_components, degree=args.degree, seed=seed,
+                        dtype=args.dtype, accuracy=float(np.mean(prediction == y_te)),
+                        alpha=float(model.alpha_), seconds=seconds, load=load_avg,
+                        predictions=prediction.tolist()))
+
+
+def run_exact(args):
+    X_tr, y_tr, X_te, y_te = load(args.per_class, args.test_per_class)
+    for name in args.arch:
+        params = dict(architectures()[name])
+        if params["architecture"] is None:
+            params["architecture"] = "gap"
+        load_avg = os.getloadavg()[0]
+        start = time.perf_counter()
+        K_tr = cntk_kernel(X_tr, image_shape=SHAPE, verbose=1, **params)
+        t_train = time.perf_counter() - start
+        K_te = cntk_kernel(X_te, X_tr, image_shape=SHAPE, verbose=1, **params)
+        t_kernels = time.perf_counter() - start
+        classes = np.unique(y_tr)
+        Y = (y_tr[:, None] == classes[None, :]) - 1.0 / len(classes)
+        n = len(K_tr)
+        scale = (np.trace(K_tr) - K_tr.sum() / n) / n  # mean diagonal of the centred kernel
+        path = KernelRidgePath(K_tr, Y, scale * AUTOMATIC_ALPHA_FACTORS)
+        prediction = classes[np.argmax(path.decision_function(K_te), axis=1)]
+        seconds = time.perf_counter() - start
+        record(dict(model="exact", arch=name, n_train=len(y_tr), n_test=len(y_te),
+                    accuracy=float(np.mean(prediction == y_te)), alpha=path.alpha,
+                    seconds=seconds, seconds_train_kernel=t_train, seconds_kernels=t_kernels,
+                    load=load_avg, predictions=prediction.tolist()))
+
+
+def report(args):
+    rows = [json.loads(line) for line in open(OUT)]
+    _, _, _, y_te = load(args.per_class, args.test_per_class)
+    exact = {r["arch"]: r for r in rows if r["model"] == "exact"
+             and r["n_train"] == 10 * args.per_class}
+    print("| architecture | model | n_components | degree | seeds | accuracy (mean) | "
+          "gap to exact (points) | paired SE | time (s, median) | exact / sketch time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    groups = {}
+    for r in rows:
+        if r["n_train"] != 10 * args.per_class or r["model"] != "sketch":
+            continue
+        groups.setdefault((r["arch"], r["n_components"], r["degree"]), []).append(r)
+    for name, r in exact.items():
+        print(f"| {name} | exact | | | | {r['accuracy']:.4f} | | | {r['seconds']:.0f} | |")
+    for (name, m, q), runs in sorted(groups.items()):
+        accuracy = np.mean([r["accuracy"] for r in runs])
+        seconds = float(np.median([r["seconds"] for r in runs]))
+        gap = se = ratio = ""
+        if name in exact:
+            right = np.asarray(exact[name]["predictions"]) == y_te
+            diffs = [right.astype(float) - (np.asarray(r["predictions"]) == y_te)
+                     for r in runs]
+            mean_diff = np.mean(diffs, axis=0)  # per image, averaged over seeds
+            gap = f"{100 * mean_diff.mean():.2f}"
+            se = f"{100 * mean_diff.std(ddof=1) / np.sqrt(mean_diff.size):.2f}"
+            ratio = f"{exact[name]['seconds'] / seconds:.1f}x"
+        print(f"| {name} | sketch | {m} | {q} | {len(runs)} | {accuracy:.4f} | {gap} | {se} "
+              f"| {seconds:.0f} | {ratio} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["sketch", "exact", "report"])
+    parser.add_argument("--arch", nargs="+", default=["flatten2"],
+                        choices=sorted(architectures()))
+    parser.add_argument("--per-class", type=int, default=200,
+                        help="training images per class (default 200: 2,000 images)")
+    parser.add_argument("--test-per-class", type=int, default=200,
+                        help="test images per class (default 200: 2,000 images)")
+    parser.add_argument("--n-components", type=int, default=4096)
+    parser.add_argument("--degree", type=int, default=4)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--dtype", default="float32")
+    args = parser.parse_args()
+    {"sketch": run_sketch, "exact": run_exact, "report": report}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
