@@ -390,3 +390,17 @@ def test_window_offsets_and_geometry():
     assert check_conv_geometry((7, 9, 1), 3, 5, "same") == (7, 9)
     with pytest.raises(ValueError, match="filter_size.*depth"):
         check_conv_geometry((7, 9, 1), 3, 4, "valid")
+
+
+@pytest.mark.parametrize("architecture", [None, "flatten"])
+def test_verbose_reports_progress_over_pair_blocks(architecture, capsys):
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((6, 16))
+    quiet = cntk_kernel(X, depth=2, architecture=architecture)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    # max_memory=1: one pair per block, so there are several blocks to report
+    K = cntk_kernel(X, depth=2, architecture=architecture, verbose=2, max_memory=1)
+    captured = capsys.readouterr()
+    assert "cntk_kernel" in captured.out + captured.err
+    np.testing.assert_allclose(K, quiet, rtol=1e-14, atol=0)
