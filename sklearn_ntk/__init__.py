@@ -4,7 +4,8 @@ Exact NTK/CNTK kernels, feature maps :math:`Z = \\varphi(X)` with :math:`ZZ^T \\
 (Zandieh et al., NeurIPS 2021), and ridge estimators on them.
 """
 
-from .cntk_sketch import CNTKSketch, CNTKSketchClassifier, CNTKSketchRegressor
+from .cntk_estimators import CNTKSketchClassifier, CNTKSketchRegressor
+from .cntk_sketch import CNTKSketch
 from .estimators import NTKSketchClassifier, NTKSketchRegressor
 from .feature_maps import NTKRandomFeatures, NTKSketch
 from .kernels import cntk_kernel, ntk_kernel

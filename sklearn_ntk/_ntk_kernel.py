@@ -5,44 +5,67 @@ Every quantity is carried as a root (:math:`\sqrt{\Sigma(x, x)}`) or a correlati
 values wherever the values themselves are representable.
 """
 
+import contextlib
+import math
 import warnings
 
 import numpy as np
+from sklearn.externals.array_api_compat import numpy as _np_xp
 from sklearn.utils import check_array
+from sklearn.utils._array_api import device as array_device
 
 from ._base import rows_per_batch
 from ._progress import progress
-
 from ._validation import check_int, check_kind, check_nonnegative_float
 
 
-def _row_norms(X):
+def _row_norms(X, xp=np):
     """Euclidean row norms without overflow or underflow (rows scaled by their max-abs)."""
-    scale = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0])
-    scale = np.where(scale > 0, scale, 1.0)
-    return np.linalg.norm(X / scale[:, None], axis=1) * scale, scale
+    if X.shape[1] == 0:
+        return xp.sum(X, axis=1), xp.sum(X, axis=1)
+    scale = xp.max(xp.abs(X), axis=1)
+    scale = xp.where(scale > 0, scale, xp.ones_like(scale))
+    return xp.sqrt(xp.sum((X / scale[:, None]) ** 2, axis=1)) * scale, scale
 
 
-def _refine_near_parallel(X, Y, rx, ry, bias, delta_plus, delta_minus, valid,
+def _refine_near_parallel(xp, X, Y, rx, ry, bias, delta_plus, delta_minus, valid,
                           threshold=1e-4):
     """Recompute 1 - rho and 1 + rho of nearly (anti-)parallel pairs without cancellation.
 
     ``1 - <u, v>`` of unit vectors loses every digit when the vectors are parallel (the Gram
     entry rounds to 1 - 1e-16, which ``arccos`` turns into a 1e-8 error); ``|u - v|^2 / 2`` is
     exact there. Only the few pairs with ``|rho| > 1 - threshold`` pay for the differences.
+    The array API has gathers but no scatters, so outside NumPy the refined values are put
+    back by a running count of the selected pairs (``nonzero`` lists them in row-major order).
     """
-    rows, cols = np.nonzero((np.minimum(delta_plus, delta_minus) < threshold) & valid)
-    if rows.size == 0:
-        return
+    mask = (xp.minimum(delta_plus, delta_minus) < threshold) & valid
+    flat_mask = xp.reshape(mask, (-1,))
+    (flat,) = xp.nonzero(flat_mask)
+    count = int(flat.shape[0])
+    if count == 0:
+        return delta_plus, delta_minus
+    rows, cols = flat // Y.shape[0], flat % Y.shape[0]
+    root_x, root_y = xp.take(rx, rows, axis=0), xp.take(ry, cols, axis=0)
     # unit vectors of the bias-augmented inputs [x, beta]
-    U = np.hstack([X[rows] / rx[rows, None], (bias / rx[rows])[:, None]])
-    V = np.hstack([Y[cols] / ry[cols, None], (bias / ry[cols])[:, None]])
-    delta_plus[rows, cols] = 0.5 * np.sum((U - V) ** 2, axis=1)
-    delta_minus[rows, cols] = 0.5 * np.sum((U + V) ** 2, axis=1)
+    U = xp.take(X, rows, axis=0) / root_x[:, None]
+    V = xp.take(Y, cols, axis=0) / root_y[:, None]
+    bias_u, bias_v = bias / root_x, bias / root_y
+    plus = 0.5 * (xp.sum((U - V) ** 2, axis=1) + (bias_u - bias_v) ** 2)
+    minus = 0.5 * (xp.sum((U + V) ** 2, axis=1) + (bias_u + bias_v) ** 2)
+    if isinstance(delta_plus, np.ndarray):
+        delta_plus[np.nonzero(mask)], delta_minus[np.nonzero(mask)] = plus, minus
+        return delta_plus, delta_minus
+    position = xp.clip(xp.cumulative_sum(xp.astype(flat_mask, xp.int64)) - 1, 0, count - 1)
+    shape = delta_plus.shape
+    delta_plus = xp.where(flat_mask, xp.take(plus, position, axis=0),
+                          xp.reshape(delta_plus, (-1,)))
+    delta_minus = xp.where(flat_mask, xp.take(minus, position, axis=0),
+                           xp.reshape(delta_minus, (-1,)))
+    return xp.reshape(delta_plus, shape), xp.reshape(delta_minus, shape)
 
 
-def _ntk_block(X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
-    r"""Kernel of one row block; ``same_rows`` marks pairs that are the same input row.
+def ntk_block(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows=None):
+    r"""Kernel of one row block in namespace ``xp``; ``same_rows`` marks identical rows.
 
     The recursion carries :math:`\delta^\pm = 1 \pm \rho` instead of :math:`\rho`, so
     that the angle :math:`\theta = 2\,\mathrm{atan2}(\sqrt{\delta^+}, \sqrt{\delta^-})` and
@@ -50,37 +73,45 @@ def _ntk_block(X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
     for (nearly) parallel inputs, where :math:`\arccos` of a rounded :math:`\rho` would not.
     The diagonals enter as roots :math:`r = \sqrt{\Sigma^{(h-1)}(x, x)}` and the
     correlation as :math:`\langle x/r_x, y/r_y\rangle + (\beta/r_x)(\beta/r_y)`, which
-    cannot overflow.
+    cannot overflow. ``norm_x``, ``norm_y`` are the row norms (:func:`_row_norms`).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        K = _ntk_recursion(X, Y, norm_x, norm_y, depth, bias, kind, same_rows)
+    numpy_input = isinstance(X, np.ndarray)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore") if numpy_input \
+            else contextlib.nullcontext():
+        K = _ntk_recursion(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows)
         # |K(x, y)| >= sqrt(Sigma(x, x) Sigma(y, y)) kappa(.) overflows exactly where this
         # product does: report +inf there (not NaN) and finite values everywhere else
-        overflow = ~np.isfinite(np.outer(np.hypot(norm_x, bias), np.hypot(norm_y, bias)))
-    if np.any(overflow):
-        K[overflow] = np.inf
+        product = xp.hypot(norm_x, bias * xp.ones_like(norm_x))[:, None] \
+            * xp.hypot(norm_y, bias * xp.ones_like(norm_y))[None, :]
+        overflow = ~xp.isfinite(product)
+    if bool(xp.any(overflow)):
+        K = xp.where(overflow, xp.full_like(K, math.inf), K)
     return K
 
 
-def _ntk_recursion(X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
+def _ntk_recursion(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
     bias2 = bias * bias
-    rx, ry = np.hypot(norm_x, bias), np.hypot(norm_y, bias)  # sqrt Sigma^(0)(x, x)
-    px = np.where(rx > 0, rx, 1.0)
-    py = np.where(ry > 0, ry, 1.0)
-    scale = np.outer(rx, ry)
-    rho = (X / px[:, None]) @ (Y / py[:, None]).T + np.outer(bias / px, bias / py)
-    rho = np.where(scale > 0, np.clip(rho, -1.0, 1.0), 0.0)
+    one = xp.ones((), dtype=X.dtype, device=array_device(X))
+    rx = xp.hypot(norm_x, bias * xp.ones_like(norm_x))  # sqrt Sigma^(0)(x, x)
+    ry = xp.hypot(norm_y, bias * xp.ones_like(norm_y))
+    px, py = xp.where(rx > 0, rx, one), xp.where(ry > 0, ry, one)
+    scale = rx[:, None] * ry[None, :]
+    positive = scale > 0
+    rho = (X / px[:, None]) @ (Y / py[:, None]).T + (bias / px)[:, None] * (bias / py)[None, :]
+    rho = xp.where(positive, xp.clip(rho, -1.0, 1.0), 0.0 * one)
     sigma = rho * scale
-    theta = sigma.copy()  # Theta^(0) = Sigma^(0)
+    theta = sigma  # Theta^(0) = Sigma^(0)
     delta_plus, delta_minus = 1.0 - rho, 1.0 + rho
-    _refine_near_parallel(X, Y, px, py, bias, delta_plus, delta_minus, scale > 0)
+    delta_plus, delta_minus = _refine_near_parallel(xp, X, Y, px, py, bias, delta_plus,
+                                                    delta_minus, positive)
     if same_rows is not None:
-        delta_plus[same_rows], delta_minus[same_rows] = 0.0, 2.0
+        delta_plus = xp.where(same_rows, 0.0 * one, delta_plus)
+        delta_minus = xp.where(same_rows, 2.0 * one, delta_minus)
     for layer in range(depth):
-        angle = 2.0 * np.arctan2(np.sqrt(delta_plus), np.sqrt(delta_minus))
-        kappa0 = (np.pi - angle) / np.pi
-        one_minus_kappa1 = (angle - np.sqrt(delta_plus * delta_minus)
-                            + delta_plus * (np.pi - angle)) / np.pi
+        angle = 2.0 * xp.atan2(xp.sqrt(delta_plus), xp.sqrt(delta_minus))
+        kappa0 = (math.pi - angle) / math.pi
+        one_minus_kappa1 = (angle - xp.sqrt(delta_plus * delta_minus)
+                            + delta_plus * (math.pi - angle)) / math.pi
         sigma = scale * (1.0 - one_minus_kappa1) + bias2
         theta = theta * kappa0 + sigma
         if layer == depth - 1:
@@ -88,16 +119,17 @@ def _ntk_recursion(X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
         # next correlation: 1 - rho' = [beta^2 (r_x - r_y)^2 / (S' + S + beta^2)
         #                                + S (1 - kappa1)] / S',  with S' = r_x' r_y',
         # evaluated as squares of ratios so that nothing overflows
-        next_rx, next_ry = np.hypot(rx, bias), np.hypot(ry, bias)  # kappa1(1) = 1
-        next_scale = np.outer(next_rx, next_ry)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            root = np.sqrt(next_scale + scale + bias2) * np.sqrt(next_scale)
-            ratio = (rx[:, None] - ry[None, :]) / np.where(root > 0, root, 1.0)
-            delta_plus = np.where(
-                next_scale > 0,
-                bias2 * ratio * ratio
-                + (scale / np.where(next_scale > 0, next_scale, 1.0)) * one_minus_kappa1, 1.0)
-        delta_plus = np.clip(delta_plus, 0.0, 2.0)
+        next_rx = xp.hypot(rx, bias * xp.ones_like(rx))  # kappa1(1) = 1
+        next_ry = xp.hypot(ry, bias * xp.ones_like(ry))
+        next_scale = next_rx[:, None] * next_ry[None, :]
+        positive = next_scale > 0
+        root = xp.sqrt(next_scale + scale + bias2) * xp.sqrt(next_scale)
+        ratio = (rx[:, None] - ry[None, :]) / xp.where(root > 0, root, one)
+        delta_plus = xp.where(
+            positive,
+            bias2 * ratio * ratio + (scale / xp.where(positive, next_scale, one))
+            * one_minus_kappa1, one)
+        delta_plus = xp.clip(delta_plus, 0.0, 2.0)
         delta_minus = 2.0 - delta_plus
         scale, rx, ry = next_scale, next_rx, next_ry
     return theta if kind == "ntk" else sigma
@@ -180,7 +212,7 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", max_memory=None, ver
             if symmetric:
                 same = np.zeros((stop - start, Y.shape[0]), dtype=bool)
                 same[np.arange(stop - start), np.arange(start, stop)] = True
-            K[start:stop] = _ntk_block(X[start:stop], Y, norm_x[start:stop], norm_y, depth,
-                                       bias, kind, same)
+            K[start:stop] = ntk_block(_np_xp, X[start:stop], Y, norm_x[start:stop], norm_y,
+                                      depth, bias, kind, same)
             bar.update()
     return K

@@ -599,6 +599,35 @@ _FEATURE_MAP_PARAMS = {
 }
 
 
+def attributes_doc(feature_map, classifier=False):
+    """The Attributes section of a ridge estimator on ``feature_map`` (a type's name)."""
+    if classifier:
+        head = ("    classes_ : ndarray of shape (n_classes,)\n"
+                "        Class labels.\n")
+        shapes = "(n_classes, n_components)", "ndarray of shape (n_classes,)"
+    else:
+        head = ""
+        shapes = ("(n_components,) or (n_targets, n_components)",
+                  "float or ndarray of shape (n_targets,)")
+    return f"""
+    Attributes
+    ----------
+{head}    feature_map_ : {feature_map}
+        The fitted feature map.
+    coef_ : ndarray of shape {shapes[0]}
+        Ridge weights on the features.
+    intercept_ : {shapes[1]}
+    alpha_ : float
+        Penalty used (chosen by GCV unless a single ``alpha`` is given).
+    gcv_scores_ : ndarray of shape (n_alphas,)
+        Mean squared GCV error per alpha of the grid (only when a grid was searched).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when ``X`` had string column names.
+"""
+
+
 # The ridge parameters, shared by every estimator's docstring.
 RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
         Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
@@ -631,7 +660,23 @@ RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
 
 
 class _NTKFeatureMixin:
-    """Builds the fully-connected NTK feature map named by the estimator's parameters."""
+    """The NTK estimators' parameters, and the fully-connected feature map they name."""
+
+    def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
+                 bias=0.0, leverage_sampling=False, alpha=None, alphas=None,
+                 fit_intercept=True, random_state=None, max_memory=None, verbose=0):
+        self.n_components = n_components
+        self.depth = depth
+        self.feature_map = feature_map
+        self.degree = degree
+        self.bias = bias
+        self.leverage_sampling = leverage_sampling
+        self.alpha = alpha
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+        self.max_memory = max_memory
+        self.verbose = verbose
 
     def _make_feature_map(self):
         if self.feature_map == "nystroem":
@@ -676,19 +721,7 @@ class NTKSketchRegressor(_NTKFeatureMixin, FeatureRidgeRegressor):
 
     Fits :math:`\\min_w \\|Zw - y\\|^2 + \\alpha\\|w\\|^2` on :math:`Z = \\varphi(X)` with
     :math:`ZZ^T \\approx` the NTK of a ReLU network, at cost linear in ``n_samples``.
-    """ + _COMMON_DOC + """
-    Attributes
-    ----------
-    feature_map_ : NTKSketch or NTKRandomFeatures
-        The fitted feature map.
-    coef_ : ndarray of shape (n_components,) or (n_targets, n_components)
-    intercept_ : float or ndarray of shape (n_targets,)
-    alpha_ : float
-        Penalty used (chosen by GCV when ``alphas`` is given).
-    gcv_scores_ : ndarray of shape (n_alphas,)
-        Mean squared GCV error per alpha (only when ``alphas`` is given).
-    n_features_in_ : int
-
+    """ + _COMMON_DOC + attributes_doc("NTKSketch, NTKRandomFeatures or NTKNystroem") + """
     References
     ----------
     A. Zandieh et al. *Scaling Neural Tangent Kernels via Sketching and Random Features*,
@@ -708,21 +741,6 @@ class NTKSketchRegressor(_NTKFeatureMixin, FeatureRidgeRegressor):
 
     _parameter_constraints = {**_BaseFeatureRidge._parameter_constraints, **_FEATURE_MAP_PARAMS}
 
-    def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
-                 bias=0.0, leverage_sampling=False, alpha=None, alphas=None,
-                 fit_intercept=True, random_state=None, max_memory=None, verbose=0):
-        self.n_components = n_components
-        self.depth = depth
-        self.feature_map = feature_map
-        self.degree = degree
-        self.bias = bias
-        self.leverage_sampling = leverage_sampling
-        self.alpha = alpha
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.random_state = random_state
-        self.max_memory = max_memory
-        self.verbose = verbose
 
 class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
     __doc__ = """Classification by ridge regression of centred one-hot targets on NTK features.
@@ -730,18 +748,8 @@ class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
     As in Zandieh et al. (2021): targets are the class indicators minus ``1/k`` (k classes),
     ``decision_function`` returns the regression scores and ``predict`` their argmax (for two
     classes, the sign of the score difference).
-    """ + _COMMON_DOC + """
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-    feature_map_ : NTKSketch or NTKRandomFeatures
-    coef_ : ndarray of shape (n_classes, n_components)
-    intercept_ : ndarray of shape (n_classes,)
-    alpha_ : float
-    gcv_scores_ : ndarray of shape (n_alphas,)
-        Only when ``alphas`` is given.
-    n_features_in_ : int
-
+    """ + _COMMON_DOC + attributes_doc("NTKSketch, NTKRandomFeatures or NTKNystroem",
+                                       classifier=True) + """
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -754,18 +762,3 @@ class NTKSketchClassifier(_NTKFeatureMixin, FeatureRidgeClassifier):
 
     _parameter_constraints = {**_BaseFeatureRidge._parameter_constraints, **_FEATURE_MAP_PARAMS}
 
-    def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
-                 bias=0.0, leverage_sampling=False, alpha=None, alphas=None,
-                 fit_intercept=True, random_state=None, max_memory=None, verbose=0):
-        self.n_components = n_components
-        self.depth = depth
-        self.feature_map = feature_map
-        self.degree = degree
-        self.bias = bias
-        self.leverage_sampling = leverage_sampling
-        self.alpha = alpha
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.random_state = random_state
-        self.max_memory = max_memory
-        self.verbose = verbose

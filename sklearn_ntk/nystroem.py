@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._backend import _is_numpy, namespace_of, to_numpy
 from ._base import BaseFeatureMap, check_fits_in_memory, reject_bool_params, validate_fit_input
 from ._dask import known_row_chunks
-from ._ntk_kernel import ntk_kernel
+from ._ntk_kernel import _row_norms, ntk_block, ntk_kernel
 
 #: A dask array given to :meth:`NTKNystroem.fit` is read only through a uniform sample of
 #: ``max(DASK_FIT_MIN_ROWS, DASK_FIT_ROWS_PER_COMPONENT * n_components)`` rows (all rows when
@@ -55,83 +55,6 @@ def _ntk_diagonal(sq_norms, depth, bias, kind):
     for _ in range(depth):
         sigma = sigma + bias2
         theta = theta + sigma
-    return theta if kind == "ntk" else sigma
-
-
-def _refine_near_parallel_xp(xp, X, L, dx, dy, bias, delta_plus, delta_minus, valid,
-                             threshold=1e-4):
-    r"""Array-API version of the near-parallel refinement of :func:`ntk_kernel`.
-
-    :math:`1 \mp \rho` of unit vectors is recomputed as :math:`\|u \mp v\|^2 / 2` for the few
-    pairs with :math:`|\rho| > 1 - \text{threshold}` (``1 - <u, v>`` would lose every digit
-    there). The standard has gathers but no scatters: the refined values are put back with a
-    running count of the selected pairs (``nonzero`` lists them in row-major order).
-    """
-    mask = xp.reshape((xp.minimum(delta_plus, delta_minus) < threshold) & valid, (-1,))
-    (flat,) = xp.nonzero(mask)
-    count = int(flat.shape[0])
-    if count == 0:
-        return delta_plus, delta_minus
-    m = L.shape[0]
-    rows, cols = flat // m, flat % m
-    root_x = xp.sqrt(xp.take(dx, rows, axis=0))
-    root_y = xp.sqrt(xp.take(dy, cols, axis=0))
-    U = xp.take(X, rows, axis=0) / root_x[:, None]
-    V = xp.take(L, cols, axis=0) / root_y[:, None]
-    bias_u, bias_v = bias / root_x, bias / root_y
-    plus = 0.5 * (xp.sum((U - V) ** 2, axis=1) + (bias_u - bias_v) ** 2)
-    minus = 0.5 * (xp.sum((U + V) ** 2, axis=1) + (bias_u + bias_v) ** 2)
-    position = xp.cumulative_sum(xp.astype(mask, xp.int64)) - 1
-    position = xp.clip(position, 0, count - 1)
-    shape = delta_plus.shape
-    delta_plus = xp.where(mask, xp.take(plus, position, axis=0),
-                          xp.reshape(delta_plus, (-1,)))
-    delta_minus = xp.where(mask, xp.take(minus, position, axis=0),
-                           xp.reshape(delta_minus, (-1,)))
-    return xp.reshape(delta_plus, shape), xp.reshape(delta_minus, shape)
-
-
-def _ntk_cross_xp(xp, X, L, depth, bias, kind, device=None):
-    r"""``ntk_kernel(X, L)`` for arrays of any array-API namespace (float64 in, float64 out).
-
-    The same recursion as :func:`sklearn_ntk.ntk_kernel` on the quantities
-    :math:`\delta^\pm = 1 \pm \rho`, written with standard array-API functions only, so that
-    the kernel columns of the transform are computed on the device of the data.
-    """
-    bias2 = bias * bias
-    dx = xp.sum(X * X, axis=1) + bias2
-    dy = xp.sum(L * L, axis=1) + bias2
-    one = xp.ones((), dtype=X.dtype, device=device)
-    scale = xp.sqrt(dx[:, None] * dy[None, :])
-    sigma = X @ L.T + bias2
-    theta = sigma
-    positive = scale > 0
-    rho = xp.where(positive, sigma / xp.where(positive, scale, one), 0.0 * one)
-    rho = xp.clip(rho, -1.0, 1.0)
-    delta_plus, delta_minus = 1.0 - rho, 1.0 + rho
-    delta_plus, delta_minus = _refine_near_parallel_xp(
-        xp, X, L, dx, dy, bias, delta_plus, delta_minus, positive)
-    for layer in range(depth):
-        angle = 2.0 * xp.atan2(xp.sqrt(delta_plus), xp.sqrt(delta_minus))
-        kappa0 = (math.pi - angle) / math.pi
-        one_minus_kappa1 = (angle - xp.sqrt(delta_plus * delta_minus)
-                            + delta_plus * (math.pi - angle)) / math.pi
-        sigma = scale * (1.0 - one_minus_kappa1) + bias2
-        theta = theta * kappa0 + sigma
-        if layer == depth - 1:
-            break
-        dx, dy = dx + bias2, dy + bias2
-        next_scale = xp.sqrt(dx[:, None] * dy[None, :])
-        gap = (xp.sqrt(dx - bias2)[:, None] - xp.sqrt(dy - bias2)[None, :]) ** 2
-        positive = next_scale > 0
-        denominator = xp.where(positive, next_scale + scale + bias2, one)
-        delta_plus = xp.where(
-            positive,
-            (bias2 * gap / denominator + scale * one_minus_kappa1)
-            / xp.where(positive, next_scale, one), one)
-        delta_plus = xp.clip(delta_plus, 0.0, 2.0)
-        delta_minus = 2.0 - delta_plus
-        scale = next_scale
     return theta if kind == "ntk" else sigma
 
 
@@ -445,7 +368,8 @@ class NTKNystroem(BaseFeatureMap):
             return xp.asarray(Z.astype(X.dtype, copy=False))
         X64 = xp.astype(X, xp.float64)
         L64 = xp.astype(self.components_, xp.float64)
-        K = _ntk_cross_xp(xp, X64, L64, self.depth, float(self.bias), self.kind, device)
+        K = ntk_block(xp, X64, L64, _row_norms(X64, xp)[0], _row_norms(L64, xp)[0],
+                      self.depth, float(self.bias), self.kind)
         return xp.astype(K @ self.normalization_, X.dtype)
 
     def __sklearn_tags__(self):

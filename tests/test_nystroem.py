@@ -19,7 +19,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ntk import NTKNystroem, ntk_kernel
 from sklearn_ntk import nystroem as nystroem_module
-from sklearn_ntk.nystroem import _ntk_cross_xp, _ntk_diagonal, _rpcholesky
+from sklearn_ntk._ntk_kernel import _row_norms, ntk_block
+from sklearn_ntk.nystroem import _ntk_diagonal, _rpcholesky
 
 needs_array_api = pytest.mark.skipif(os.environ.get("SCIPY_ARRAY_API") != "1",
                                      reason="set SCIPY_ARRAY_API=1 to test array-API inputs")
@@ -144,17 +145,23 @@ def test_diagonal_matches_ntk_kernel(depth, bias, kind, rng):
                                np.diag(K), rtol=1e-13)
 
 
+@pytest.mark.parametrize("namespace", ["numpy", "array_api_strict"])
 @pytest.mark.parametrize("depth, bias, kind", [(1, 0.0, "ntk"), (3, 0.5, "ntk"),
                                                (2, 1.5, "nngp")])
-def test_array_api_kernel_matches_ntk_kernel(depth, bias, kind, rng):
-    """The namespace-generic kernel equals ntk_kernel, also on duplicate and opposite rows."""
-    from sklearn.externals.array_api_compat import numpy as xnp
+def test_array_api_kernel_matches_ntk_kernel(namespace, depth, bias, kind, rng):
+    """The namespace-generic kernel block equals ntk_kernel, also on duplicate, opposite and
+    zero rows (whose near-parallel refinement takes the gather-only path outside NumPy)."""
+    if namespace == "numpy":
+        from sklearn.externals.array_api_compat import numpy as xp
+    else:
+        xp = pytest.importorskip("array_api_strict")
 
     X = rng.standard_normal((60, 7))
     X[:3] = 0.0
     L = np.vstack([X[3:13], -X[13:16], 2.0 * X[16:18], X[:1]])
-    K = _ntk_cross_xp(xnp, X, L, depth, bias, kind)
-    assert _rel(K, ntk_kernel(X, L, depth=depth, bias=bias, kind=kind)) <= 1e-13
+    Xa, La = xp.asarray(X), xp.asarray(L)
+    K = ntk_block(xp, Xa, La, _row_norms(Xa, xp)[0], _row_norms(La, xp)[0], depth, bias, kind)
+    assert _rel(np.asarray(K), ntk_kernel(X, L, depth=depth, bias=bias, kind=kind)) <= 1e-13
 
 
 @pytest.mark.parametrize("depth, bias, kind", [(2, 0.5, "ntk"), (2, 0.0, "nngp"),

@@ -20,7 +20,7 @@ from sklearn_ntk import (
 )
 from sklearn_ntk import _base
 from sklearn_ntk._ridge import RidgeStatistics, ridge_memory_bytes, solve_ridge
-from sklearn_ntk.cntk_sketch import CNTKSketch, CNTKSketchRegressor
+from sklearn_ntk import CNTKSketch, CNTKSketchRegressor
 
 da = pytest.importorskip("dask.array")
 
