@@ -623,7 +623,7 @@ def attributes_doc(feature_map, classifier=False):
         Mean squared GCV error per alpha of the grid (only when a grid was searched).
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when ``X`` had string column names.
 """
 
