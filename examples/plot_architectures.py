@@ -16,8 +16,8 @@ at depth 2, ``pool_conv`` the list ``[AvgPool(2), Conv(3), ReLU(), Conv(3), ReLU
 Flatten()]``.
 
 *Right*: all 60,000 training images, scored on the 10,000 test images:
-``CNTKSketchClassifier`` with the default global-average-pooling network at depth 2 (two
-per-pixel widths), with ``pool_conv``, and scikit-learn's ``Nystroem(kernel="rbf")`` at the same
+``CNTKSketchClassifier`` with the global-average-pooling network at depth 2 (``degree=2``,
+``sketch_dim`` 128 and 256), with ``pool_conv`` (``degree=4``), and scikit-learn's ``Nystroem(kernel="rbf")`` at the same
 4,096 features followed by the same ridge, on the same standardised pixels.
 """
 

@@ -461,12 +461,12 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
             with lock:
                 bar.update()
 
-    if n_threads <= 1:
-        run(starts)
-    else:
-        with ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(run, [starts[k::n_threads] for k in range(n_threads)]))
-    bar.close()
+    with bar:  # closed even if a block raises
+        if n_threads <= 1:
+            run(starts)
+        else:
+            with ThreadPoolExecutor(n_threads) as pool:
+                list(pool.map(run, [starts[k::n_threads] for k in range(n_threads)]))
 
     K = np.empty((n_x, n_y))
     K[ii, jj] = values

@@ -85,8 +85,8 @@ class CNTKSketchRegressor(_CNTKFeatureMixin, FeatureRidgeRegressor):
     __doc__ = r"""Ridge regression on CNTKSketch features: approximate CNTK regression.
 
     Fits :math:`\min_w \|Zw - y\|^2 + \alpha\|w\|^2` on :math:`Z = \varphi(X)`, the
-    :class:`CNTKSketch` features with :math:`ZZ^T \approx` the convolutional NTK (global
-    average pooling) of a ReLU CNN; the cost is linear in the number of images and of pixels.
+    :class:`CNTKSketch` features with :math:`ZZ^T \approx` the convolutional NTK of the ReLU
+    network ``architecture``; the cost is linear in the number of images and of pixels.
     """ + _COMMON_DOC + attributes_doc("CNTKSketch") + _REFERENCES + """
     Examples
     --------

@@ -467,8 +467,8 @@ class CNTKSketch(BaseFeatureMap):
         :math:`\kappa_0` after it). Higher degrees lower the bias (``fit_error_``) but add
         variance to the sketches of the powers and cost more: every pixel of every layer
         sketches ``degree`` powers, so time grows about linearly with it (unlike
-        :class:`NTKSketch`, whose single polynomial of the whole network needs degree 8
-        and costs :math:`\log_2` of it). 4 is the fast default; on real images degree 8
+        :class:`NTKSketch`, whose single polynomial of the whole network has a sharper
+        kink and needs degree 8). 4 is the fast default; on real images degree 8
         is measurably more accurate at about twice the time (Fashion-MNIST comparison on
         the benchmark page, ``benchmarks/RESULTS.md``). Use 8 when accuracy matters.
     sketch_dim : int, default=None
@@ -517,7 +517,7 @@ class CNTKSketch(BaseFeatureMap):
         Maximum absolute errors of the fits of ``polynomial_coef_[h, 0]`` and
         ``polynomial_coef_[h, 1]`` on their intervals (one tuple per ReLU with
         ``architecture``; a single error where the NTK part needs no fit). Called
-        ``layer_fit_errors_`` before 0.2 (still accepted until 0.3).
+        ``fit_errors_`` before 0.2 (still accepted, with a FutureWarning, until 0.3).
     image_shape_ : tuple of int (H, W, C)
     output_shape_ : tuple of int (H_L, W_L)
         Size of the map after the ``depth`` convolutions (the pooled pixels); with

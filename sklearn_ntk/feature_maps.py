@@ -81,7 +81,8 @@ class NTKSketch(BaseFeatureMap):
         for the whole depth-``L`` network here, and :math:`K_L` has a kink at
         :math:`t = 1` that sharpens with depth, so it needs a higher degree than one ReLU's
         :math:`\kappa` functions (which :class:`CNTKSketch` fits, layer by layer, with
-        degree 4); the PolySketch cost grows only with :math:`\log_2 q` levels. Degree 8
+        degree 4); the PolySketch tree has :math:`2^{\lceil \log_2 q \rceil}` leaves, so its
+        cost grows about linearly with ``q`` (a power of two is the cheapest). Degree 8
         keeps ``fit_error_`` below a quarter of :math:`K_L(1)` up to depth 10 (a warning
         says when it does not); see the benchmark page for the speed of each degree.
     sketch_dim : int, default=None

@@ -168,17 +168,29 @@ def test_positive_homogeneity_and_rounding_at_correlation_one(kind):
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_max_memory_does_not_change_result(symmetric):
+def test_max_memory_does_not_change_result(symmetric, monkeypatch):
+    import sklearn_ntk._cntk_kernel as module
+
     rng = np.random.default_rng(13)
     X = rng.standard_normal((6, 25))
     Y = None if symmetric else rng.standard_normal((4, 25))
+    n_pairs = 6 * 7 // 2 if symmetric else 6 * 4
+    calls = []
+    real = module._pair_block
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[0]))  # pairs in this block
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "_pair_block", counting)
     base = cntk_kernel(X, Y, depth=2, filter_size=2)
-    # one pair of 5x5 images holds 6 work arrays of 25^2 float64 per thread: 1 byte and
-    # 100 kB force blocks of one pair, 2 MB blocks of several
-    for max_memory in (1, 100_000, 2_000_000):
-        np.testing.assert_allclose(
-            cntk_kernel(X, Y, depth=2, filter_size=2, max_memory=max_memory), base,
-            rtol=1e-14, atol=0)
+    assert len(calls) == 1 and calls[0] == n_pairs  # the default budget takes one block
+    # one pair of 5x5 images holds 6 work arrays of 25^2 float64 per thread: 1 byte forces
+    # blocks of one pair, and the result must not depend on the blocking
+    calls.clear()
+    K = cntk_kernel(X, Y, depth=2, filter_size=2, max_memory=1)
+    assert calls == [1] * n_pairs
+    np.testing.assert_allclose(K, base, rtol=1e-14, atol=0)
 
 
 def test_batch_size_is_deprecated_and_still_honoured():

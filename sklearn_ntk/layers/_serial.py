@@ -284,26 +284,26 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
         _map_blocks(block, n, batch_size, n_threads, bar)
         return diag, norms
 
-    diag_x, norms_x = self_pass(sx, ex)
-    if symmetric:
-        ii, jj = np.triu_indices(n_x, k=1)
-        diag_y, norms_y = diag_x, norms_x
-    else:
-        diag_y, norms_y = self_pass(sy, ey)
-        ii, jj = (a.ravel() for a in np.meshgrid(np.arange(n_x), np.arange(n_y),
-                                                  indexing="ij"))
-    values = np.empty(ii.size)
+    with bar:  # closed even if a block raises
+        diag_x, norms_x = self_pass(sx, ex)
+        if symmetric:
+            ii, jj = np.triu_indices(n_x, k=1)
+            diag_y, norms_y = diag_x, norms_x
+        else:
+            diag_y, norms_y = self_pass(sy, ey)
+            ii, jj = (a.ravel() for a in np.meshgrid(np.arange(n_x), np.arange(n_y),
+                                                      indexing="ij"))
+        values = np.empty(ii.size)
 
-    def cross_block(sl):
-        bi, bj = ii[sl], jj[sl]
-        state = PairState(_input_covariance(sx[bi], sy[bj], band), ntk=ntk,
-                          bias_scale=bias_scale(ex[bi], ey[bj]), band=band)
-        nngp, ntk_val, _ = net.run(state, {i: v[bi] for i, v in norms_x.items()},
-                                   {i: v[bj] for i, v in norms_y.items()})
-        values[sl] = ntk_val if ntk else nngp
+        def cross_block(sl):
+            bi, bj = ii[sl], jj[sl]
+            state = PairState(_input_covariance(sx[bi], sy[bj], band), ntk=ntk,
+                              bias_scale=bias_scale(ex[bi], ey[bj]), band=band)
+            nngp, ntk_val, _ = net.run(state, {i: v[bi] for i, v in norms_x.items()},
+                                       {i: v[bj] for i, v in norms_y.items()})
+            values[sl] = ntk_val if ntk else nngp
 
-    _map_blocks(cross_block, ii.size, batch_size, n_threads, bar)
-    bar.close()
+        _map_blocks(cross_block, ii.size, batch_size, n_threads, bar)
 
     K = np.empty((n_x, n_y))
     K[ii, jj] = values
