@@ -264,18 +264,6 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         cover ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.
     kind : {"ntk", "nngp"}, default="ntk"
         NTK or NNGP (the kernel of the network at initialisation).
-    max_memory : int, default=None
-        Bytes of work arrays (beyond the inputs and the output) that the blocks of image
-        pairs may hold together, over all threads; at least one pair per block is always
-        processed. ``None``: blocks whose work arrays stay near 1 MiB each, which is also
-        the fastest size (they stay in cache), so a budget only ever makes blocks smaller.
-        One pair of the global average pooling network needs about ``48 (HW)^2`` bytes;
-        a banded network (see Notes) about ``96 HW (2b+1)^2``. The result does not depend
-        on it. The same knob as ``ntk_kernel``'s and the feature maps'.
-    verbose : int, default=0
-        Report progress over the blocks of pairs (see the estimators' ``verbose``).
-    batch_size : int
-        Deprecated: image pairs per block. Use ``max_memory``; removed in 0.3.
     architecture : {None, "gap", "flatten", "myrtle", "fc"} or list of layers, default=None
         ``None``: the global average pooling CNTK in the normalisation above. A name: the
         preset of :mod:`sklearn_ntk.layers` (:func:`~sklearn_ntk.layers.gap`,
@@ -284,6 +272,19 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         and ``padding``. A list: those layers, then the readout (see
         :mod:`sklearn_ntk.layers`). A bias-free global average pooling network is
         evaluated by the specialised code of ``architecture=None``.
+    max_memory : int, default=None
+        Bytes of work arrays (beyond the inputs and the output) that the blocks of image
+        pairs may hold together, over all threads; at least one pair per block is always
+        processed. ``None``: blocks whose work arrays stay near 1 MiB each, which is also
+        the fastest size (they stay in cache), so a budget only ever makes blocks smaller.
+        One pair of the global average pooling network needs about ``48 (HW)^2`` bytes;
+        a banded network (see Notes) about ``96 HW (2b+1)^2``; any other layer list about
+        ``96 (HW)^2``. The result does not depend on it. The same knob as ``ntk_kernel``'s
+        and the feature maps'.
+    verbose : int, default=0
+        Report progress over the blocks of pairs (see the estimators' ``verbose``).
+    batch_size : int
+        Deprecated: image pairs per block. Use ``max_memory``; removed in 0.3.
 
     Returns
     -------
