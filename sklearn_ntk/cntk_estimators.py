@@ -65,7 +65,8 @@ _COMMON_DOC = r"""
         :class:`CNTKSketch` (8 removes most of a bias that 4 leaves, at about 2x the cost).
     sketch_dim : int, default=None
         Width of the per-pixel sketches; ``None``: ``n_components // 8`` clipped to
-        ``[64, 512]``.
+        ``[64, 512]``, or ``n_components // 2`` when every ReLU acts on a single position
+        (see :class:`CNTKSketch`).
     image_shape : tuple (H, W) or (H, W, C), default=None
         Shape of one image (rows of ``X`` are flattened row-major ``(H, W, C)``); ``None``:
         ``(1, 1, n_features)``, one pixel with the features as channels (a fully connected

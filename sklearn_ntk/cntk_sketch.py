@@ -119,7 +119,8 @@ from .layers._ops import (  # noqa: F401  (window_fold, window_patches are publi
     window_fold,
     window_patches,
 )
-from .layers._serial import FeatureNetwork, check_layers
+from .layers._relu import ReLU
+from .layers._serial import FeatureNetwork, Serial, check_layers
 from .layers.presets import preset
 
 __all__ = ["CNTKSketch"]
@@ -132,6 +133,14 @@ _MIN_SKETCH_DIM, _MAX_SKETCH_DIM = 64, 512
 def default_sketch_dim(n_components):
     """``sketch_dim=None``: ``n_components // 8`` clipped to ``[64, 512]``."""
     return int(min(_MAX_SKETCH_DIM, max(_MIN_SKETCH_DIM, n_components // 8)))
+
+
+def _single_position_relus(layers, image_shape):
+    """Whether every ReLU of the layer list acts on a single position (one pixel or flat)."""
+    net = Serial(layers, image_shape)
+    positions = [shape.n_positions for layer, shape in zip(net.body, net.shapes)
+                 if isinstance(layer, ReLU)]
+    return bool(positions) and max(positions) == 1
 
 
 def _fit_first_layer_ntk(degree):
@@ -477,7 +486,9 @@ class CNTKSketch(BaseFeatureMap):
         folded windows; in :class:`NTKSketch` the same quantity per row); time and memory
         grow linearly with it. ``None`` means ``n_components // 8`` clipped to
         ``[64, 512]`` (narrower than :class:`NTKSketch`'s default because it is paid at
-        every pixel). The features are a projection of
+        every pixel), or ``n_components // 2`` for an ``architecture`` whose ReLUs all act
+        on a single position (``"fc"``, or ReLUs after a ``Flatten``), where it is paid
+        once per image. The features are a projection of
         the pooled vector, of ``n_pooled_ = 1 + 2 m k`` real coordinates (``k``: the number
         of sketched blocks of the last layer, ``degree + 1`` or fewer), so their rank is at
         most ``n_pooled_``: ``n_components`` beyond it adds no rank (it only lowers the noise
@@ -667,8 +678,14 @@ class CNTKSketch(BaseFeatureMap):
         self.image_shape_ = check_image_shape(self.image_shape, n_features)
         layers = resolve_architecture(self.architecture, self.depth, self.filter_size,
                                       self.padding, self.image_shape_)
-        m = default_sketch_dim(self.n_components) if self.sketch_dim is None \
-            else int(self.sketch_dim)
+        if self.sketch_dim is not None:
+            m = int(self.sketch_dim)
+        elif _single_position_relus(layers, self.image_shape_):
+            # the per-pixel cap exists because the width is paid at every position; a ReLU
+            # on one position (a fully connected network) pays it once, as NTKSketch does
+            m = max(default_sketch_dim(self.n_components), self.n_components // 2)
+        else:
+            m = default_sketch_dim(self.n_components)
         self.sketch_dim_ = m
         network = self._network = FeatureNetwork(layers, self.image_shape_, rng,
                                                  degree=self.degree, sketch_dim=m)

@@ -79,8 +79,8 @@ def _mean_error(architecture, n_components, rng, seeds=(0, 1, 2)):
     return float(np.mean(errors))
 
 
-@pytest.mark.parametrize("architecture", ["gap", "flatten", "myrtle", MIXED],
-                         ids=["gap", "flatten", "myrtle", "mixed"])
+@pytest.mark.parametrize("architecture", ["gap", "flatten", "myrtle", "fc", MIXED],
+                         ids=["gap", "flatten", "myrtle", "fc", "mixed"])
 def test_approximation_acceptance(architecture, rng):
     """16 images 8x8x3: error <= 0.10 at 4096 (mean of 3 seeds), and smaller than at 256."""
     error_4096 = _mean_error(architecture, 4096, rng)
@@ -305,3 +305,20 @@ def test_array_api_strict_features_match_numpy(architecture, rng):
     assert _rel(np.asarray(Z), expected) <= 1e-6
     reference = CNTKSketchClassifier(alpha=0.1, **params).fit(X, y)
     assert _rel(np.asarray(scores), reference.decision_function(X)) <= 1e-6
+
+
+def test_default_sketch_dim_is_wide_only_where_relus_see_one_position():
+    """The per-pixel cap of 512 applies where a ReLU runs at many positions; a ReLU on one
+    position (a fully connected network) gets n_components // 2, which is what brings the
+    "fc" preset under the 0.10 bound of test_approximation_acceptance."""
+    X = np.zeros((2, int(np.prod(SHAPE))))
+
+    def width(architecture, **kwargs):
+        return CNTKSketch(4096, architecture=architecture, image_shape=SHAPE,
+                          **kwargs).fit(X).sketch_dim_
+
+    assert width("fc") == 2048
+    assert width([Flatten(), Dense(0.2), ReLU(), Dense()]) == 2048
+    assert width("flatten") == 512
+    assert width(MIXED) == 512  # its first ReLU runs on the 8x8 map
+    assert width("fc", sketch_dim=100) == 100
