@@ -53,7 +53,7 @@ def _refine_near_parallel(xp, X, Y, rx, ry, bias, delta_plus, delta_minus, valid
     plus = 0.5 * (xp.sum((U - V) ** 2, axis=1) + (bias_u - bias_v) ** 2)
     minus = 0.5 * (xp.sum((U + V) ** 2, axis=1) + (bias_u + bias_v) ** 2)
     if isinstance(delta_plus, np.ndarray):
-        delta_plus[np.nonzero(mask)], delta_minus[np.nonzero(mask)] = plus, minus
+        delta_plus[rows, cols], delta_minus[rows, cols] = plus, minus
         return delta_plus, delta_minus
     position = xp.clip(xp.cumulative_sum(xp.astype(flat_mask, xp.int64)) - 1, 0, count - 1)
     shape = delta_plus.shape
@@ -62,6 +62,11 @@ def _refine_near_parallel(xp, X, Y, rx, ry, bias, delta_plus, delta_minus, valid
     delta_minus = xp.where(flat_mask, xp.take(minus, position, axis=0),
                            xp.reshape(delta_minus, (-1,)))
     return xp.reshape(delta_plus, shape), xp.reshape(delta_minus, shape)
+
+
+def _hypot_bias(xp, root, bias):
+    r""":math:`\sqrt{r^2 + \beta^2}` elementwise, without overflow (``hypot`` of two arrays)."""
+    return xp.hypot(root, bias * xp.ones_like(root))
 
 
 def ntk_block(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows=None):
@@ -81,8 +86,7 @@ def ntk_block(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows=None):
         K = _ntk_recursion(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows)
         # |K(x, y)| >= sqrt(Sigma(x, x) Sigma(y, y)) kappa(.) overflows exactly where this
         # product does: report +inf there (not NaN) and finite values everywhere else
-        product = xp.hypot(norm_x, bias * xp.ones_like(norm_x))[:, None] \
-            * xp.hypot(norm_y, bias * xp.ones_like(norm_y))[None, :]
+        product = _hypot_bias(xp, norm_x, bias)[:, None] * _hypot_bias(xp, norm_y, bias)[None, :]
         overflow = ~xp.isfinite(product)
     if bool(xp.any(overflow)):
         K = xp.where(overflow, xp.full_like(K, math.inf), K)
@@ -92,8 +96,7 @@ def ntk_block(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows=None):
 def _ntk_recursion(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
     bias2 = bias * bias
     one = xp.ones((), dtype=X.dtype, device=array_device(X))
-    rx = xp.hypot(norm_x, bias * xp.ones_like(norm_x))  # sqrt Sigma^(0)(x, x)
-    ry = xp.hypot(norm_y, bias * xp.ones_like(norm_y))
+    rx, ry = _hypot_bias(xp, norm_x, bias), _hypot_bias(xp, norm_y, bias)  # sqrt Sigma^(0)
     px, py = xp.where(rx > 0, rx, one), xp.where(ry > 0, ry, one)
     scale = rx[:, None] * ry[None, :]
     positive = scale > 0
@@ -119,8 +122,7 @@ def _ntk_recursion(xp, X, Y, norm_x, norm_y, depth, bias, kind, same_rows):
         # next correlation: 1 - rho' = [beta^2 (r_x - r_y)^2 / (S' + S + beta^2)
         #                                + S (1 - kappa1)] / S',  with S' = r_x' r_y',
         # evaluated as squares of ratios so that nothing overflows
-        next_rx = xp.hypot(rx, bias * xp.ones_like(rx))  # kappa1(1) = 1
-        next_ry = xp.hypot(ry, bias * xp.ones_like(ry))
+        next_rx, next_ry = _hypot_bias(xp, rx, bias), _hypot_bias(xp, ry, bias)  # kappa1(1) = 1
         next_scale = next_rx[:, None] * next_ry[None, :]
         positive = next_scale > 0
         root = xp.sqrt(next_scale + scale + bias2) * xp.sqrt(next_scale)
