@@ -52,6 +52,8 @@ def architectures():
         "pool_conv": dict(architecture=[AvgPool(2), Conv(3), ReLU(), Conv(3), ReLU(),
                                         Flatten()]),
         "myrtle5": dict(architecture="myrtle", depth=5),
+        # the CNTK estimators' default network: AvgPool(2), Conv(3), ReLU(), Flatten()
+        "pool_flatten1": dict(architecture="pool_flatten", depth=1),
     }
 
 

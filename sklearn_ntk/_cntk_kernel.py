@@ -249,26 +249,28 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         ``None`` means ``Y = X``; only the pairs ``i <= j`` are computed and mirrored.
     depth : int, default=None
         Number of convolution + ReLU layers ``L >= 1`` (``None``: 1) for
-        ``architecture=None``, ``"gap"`` and ``"flatten"``; hidden layers for ``"fc"``; the
-        Myrtle depth (``>= 4``, ``None``: 5) for ``"myrtle"``. Must stay ``None`` for a list.
+        ``architecture=None``, ``"gap"``, ``"flatten"`` and ``"pool_flatten"``; hidden layers
+        for ``"fc"``; the Myrtle depth (``>= 4``, ``None``: 5) for ``"myrtle"``. Must stay ``None`` for a list.
     filter_size : int, default=3
         Side ``f >= 1`` of the square filters (odd or even), for ``architecture=None``,
-        ``"gap"`` and ``"flatten"``; must keep its default otherwise.
+        ``"gap"``, ``"flatten"`` and ``"pool_flatten"``; must keep its default otherwise.
     image_shape : tuple (H, W) or (H, W, C), default=None
         Shape of one image for 2-D input. ``None``: ``(1, 1, n_features)``, one pixel whose
         channels are the features (the CNTK is then a fully connected NTK); pass the shape
         for images.
     padding : {"same", "valid"}, default="same"
-        Zero padding of the convolutions, for ``architecture=None``, ``"gap"`` and
-        ``"flatten"``; must keep its default otherwise. For even ``f``, ``"same"`` windows
+        Zero padding of the convolutions, for ``architecture=None``, ``"gap"``,
+        ``"flatten"`` and ``"pool_flatten"``; must keep its default otherwise. For even ``f``, ``"same"`` windows
         cover ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.
     kind : {"ntk", "nngp"}, default="ntk"
         NTK or NNGP (the kernel of the network at initialisation).
-    architecture : {None, "gap", "flatten", "myrtle", "fc"} or list of layers, default=None
+    architecture : {None, "gap", "flatten", "pool_flatten", "myrtle", "fc"} or list of \
+layers, default=None
         ``None``: the global average pooling CNTK in the normalisation above. A name: the
         preset of :mod:`sklearn_ntk.layers` (:func:`~sklearn_ntk.layers.gap`,
-        :func:`~sklearn_ntk.layers.flatten`, :func:`~sklearn_ntk.layers.myrtle` sized to
-        the images, :func:`~sklearn_ntk.layers.fc`) built from ``depth``, ``filter_size``
+        :func:`~sklearn_ntk.layers.flatten`, :func:`~sklearn_ntk.layers.pool_flatten` and
+        :func:`~sklearn_ntk.layers.myrtle` sized to the images,
+        :func:`~sklearn_ntk.layers.fc`) built from ``depth``, ``filter_size``
         and ``padding``. A list: those layers, then the readout (see
         :mod:`sklearn_ntk.layers`). A bias-free global average pooling network is
         evaluated by the specialised code of ``architecture=None``.
@@ -359,7 +361,7 @@ def _resolve_architecture(architecture, depth, filter_size, padding):
         name = architecture.lower()
         preset(name, depth=depth)  # validates the name
         options = {"name": name, "depth": depth}
-        if name in ("gap", "flatten"):
+        if name in ("gap", "flatten", "pool_flatten"):
             options.update(filter_size=filter_size, padding=padding)
         elif filter_size != 3 or padding != "same":
             raise ValueError(

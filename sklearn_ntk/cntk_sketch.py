@@ -121,7 +121,7 @@ from .layers._ops import (  # noqa: F401  (window_fold, window_patches are publi
 )
 from .layers._relu import ReLU
 from .layers._serial import FeatureNetwork, Serial, check_layers
-from .layers.presets import preset
+from .layers.presets import PRESETS, preset
 
 __all__ = ["CNTKSketch"]
 
@@ -347,7 +347,8 @@ def _aggregate(xp, gamma, tensor, norms, diag, layer, params, filter_size, paddi
 # --------------------------------------------------------------------------- estimator
 
 
-ARCHITECTURES = ("gap", "flatten", "myrtle", "fc")
+#: Preset names accepted by ``architecture``.
+ARCHITECTURES = PRESETS
 
 
 def _legacy_depth(depth):
@@ -446,13 +447,15 @@ class CNTKSketch(BaseFeatureMap):
         Number of output features (exactly). When it is odd, the last column is a Rademacher
         projection of the pooled vector (as in :class:`~sklearn_ntk.NTKSketch`), so every
         value >= 1 gives an unbiased estimate of the sketched kernel.
-    architecture : {None, "gap", "flatten", "myrtle", "fc"} or list of layers, default=None
+    architecture : {None, "gap", "flatten", "pool_flatten", "myrtle", "fc"} or list of \
+layers, default=None
         ``None``: the global average pooling network of ``depth``, ``filter_size`` and
         ``padding`` by the tuned fused recursion described above (the normalisation of
         ``cntk_kernel(architecture=None)``). A preset name: the layer list of
-        :func:`sklearn_ntk.layers.gap`, :func:`~sklearn_ntk.layers.flatten` (both built
-        from ``depth``, ``filter_size``, ``padding``), :func:`~sklearn_ntk.layers.myrtle`
-        (Myrtle depth ``depth``, sized to ``image_shape``; ``filter_size`` and ``padding``
+        :func:`sklearn_ntk.layers.gap`, :func:`~sklearn_ntk.layers.flatten`,
+        :func:`~sklearn_ntk.layers.pool_flatten` (all built from ``depth``, ``filter_size``,
+        ``padding``; ``pool_flatten`` also sized to ``image_shape``),
+        :func:`~sklearn_ntk.layers.myrtle` (Myrtle depth ``depth``, sized to ``image_shape``; ``filter_size`` and ``padding``
         must keep their defaults) or :func:`~sklearn_ntk.layers.fc` (``depth`` hidden
         layers on the flattened image), run by the layer-wise path. A list (or tuple) of
         layer instances: that network, followed by a bias-free ``Dense()`` readout unless
@@ -460,8 +463,8 @@ class CNTKSketch(BaseFeatureMap):
         their defaults. Stored as given and validated in ``fit``; layers are immutable
         values, so lists clone, pickle and grid-search like any parameter.
     depth : int, default=None
-        Number ``L`` of convolution + ReLU layers for ``architecture=None``, ``"gap"`` and
-        ``"flatten"`` (``None``: 1); the Myrtle depth for ``"myrtle"`` (``>= 4``,
+        Number ``L`` of convolution + ReLU layers for ``architecture=None``, ``"gap"``,
+        ``"flatten"`` and ``"pool_flatten"`` (``None``: 1); the Myrtle depth for ``"myrtle"`` (``>= 4``,
         ``None``: 5); hidden layers for ``"fc"`` (``None``: 1).
     filter_size : int, default=3
         Side ``f`` of the square filters (stride 1), for ``architecture=None``, ``"gap"``

@@ -60,6 +60,8 @@ def _readout(layers, X, shape, seed=0, sketch_dim=64):
                                               Flatten(), Dense(0.1)], random_state=0),
     CNTKSketchRegressor(64, architecture="flatten", random_state=0),
     CNTKSketchClassifier(64, architecture="myrtle", random_state=0),
+    CNTKSketchClassifier(random_state=0),  # the defaults: pool_flatten, 2048 features
+    CNTKSketchRegressor(random_state=0),
 ])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -79,14 +81,27 @@ def _mean_error(architecture, n_components, rng, seeds=(0, 1, 2)):
     return float(np.mean(errors))
 
 
-@pytest.mark.parametrize("architecture", ["gap", "flatten", "myrtle", "fc", MIXED],
-                         ids=["gap", "flatten", "myrtle", "fc", "mixed"])
+@pytest.mark.parametrize("architecture", ["gap", "flatten", "pool_flatten", "myrtle", "fc", MIXED],
+                         ids=["gap", "flatten", "pool_flatten", "myrtle", "fc", "mixed"])
 def test_approximation_acceptance(architecture, rng):
     """16 images 8x8x3: error <= 0.10 at 4096 (mean of 3 seeds), and smaller than at 256."""
     error_4096 = _mean_error(architecture, 4096, rng)
     error_256 = _mean_error(architecture, 256, rng)
     assert error_4096 <= 0.10
     assert error_4096 < error_256
+
+
+def test_pool_flatten_sketch_where_the_input_is_pooled(rng):
+    """20x20 images are pooled to 10x10 first: the same bound as the 8x8x3 presets."""
+    shape = (20, 20, 1)
+    sketch = CNTKSketch(4096, architecture="pool_flatten", image_shape=shape)
+    errors = []
+    for seed in (0, 1, 2):
+        X = rng.standard_normal((16, 400))
+        K = cntk_kernel(X, architecture="pool_flatten", image_shape=shape)
+        errors.append(relative_error(sketch.set_params(random_state=seed).fit_transform(X), K))
+    assert isinstance(sketch.layers_[0], AvgPool) and sketch.layers_[0].window == 2
+    assert np.mean(errors) <= 0.10
 
 
 @pytest.mark.parametrize("layers", [
@@ -250,6 +265,25 @@ def test_grid_search_over_architecture():
     assert len(search.cv_results_["mean_test_score"]) == 3
     assert min(search.cv_results_["mean_test_score"]) > 0.5
     assert search.best_params_["architecture"] in grid["architecture"]
+
+
+def test_estimator_defaults_are_the_pool_flatten_network():
+    """The measured defaults; on one position the network is a fully connected NTK."""
+    X, y = load_digits(return_X_y=True)
+    model = CNTKSketchClassifier(image_shape=(8, 8), random_state=0).fit(X[:200] / 16, y[:200])
+    assert model.n_components == 2048 and model.feature_map_.transform(X[:2]).shape == (2, 2048)
+    assert model.feature_map_.layers_[:-1] == (Conv(3), ReLU(), Flatten())
+    big = CNTKSketch(architecture="pool_flatten", image_shape=(28, 28, 1)).fit(np.ones((1, 784)))
+    assert big.layers_[0] == AvgPool(2, padding="same") and big.output_shape_ == (14, 14)
+    # on one position (no image_shape) the same estimator is the one-hidden-layer NTK
+    rng = np.random.default_rng(0)
+    T = rng.standard_normal((30, 5))
+    Z = CNTKSketchRegressor(n_components=4096, random_state=0).fit(T, T[:, 0]) \
+        .feature_map_.transform(T)
+    K = cntk_kernel(T, architecture="pool_flatten")
+    # a 3x3 convolution of one pixel sees 1/9 of a dense layer's fan-in
+    np.testing.assert_allclose(9 * K, cntk_kernel(T, architecture="fc"), rtol=1e-12)
+    assert relative_error(Z, K) <= 0.10
 
 
 def test_clone_and_pickle(rng):

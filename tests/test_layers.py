@@ -21,6 +21,7 @@ from sklearn_ntk.layers import (
     flatten,
     gap,
     myrtle,
+    pool_flatten,
 )
 from sklearn_ntk.layers._serial import exact_kernel
 
@@ -310,6 +311,33 @@ def test_preset_layer_lists():
     assert myrtle(5, (1, 1)) == [c, r, c, r, c, r, c, r, GlobalAvgPool()]  # no room to pool
     assert myrtle(5, (3, 2)).count(p) == 1  # 3x2 -> 2x1, then no more
     assert myrtle(8, (8, 8)).count(c) == 7
+
+
+def test_pool_flatten_pools_the_input_to_at_most_16_a_side():
+    pooled = [Conv(3), ReLU(), Flatten()]
+    assert pool_flatten() == pooled  # one position: no pooling, a fully connected NTK
+    assert pool_flatten(image_shape=(16, 16)) == pooled
+    assert pool_flatten(image_shape=(28, 28, 1)) == [AvgPool(2, padding="same")] + pooled
+    assert pool_flatten(image_shape=(17, 3))[0] == AvgPool(2, padding="same")
+    assert pool_flatten(image_shape=(64, 40))[0] == AvgPool(4, padding="same")
+    assert pool_flatten(image_shape=(65, 8))[0] == AvgPool(8, padding="same")
+    assert pool_flatten(1, (8, 8), 5, "valid", 0.1) == [Conv(5, "valid", 0.1), ReLU(),
+                                                        Flatten()]
+    with pytest.raises(TypeError, match="image_shape"):
+        pool_flatten(image_shape="28x28")
+
+
+def test_pool_flatten_by_name_is_sized_to_the_images():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((3, 20 * 18 * 2))
+    K = cntk_kernel(X, architecture="pool_flatten", image_shape=(20, 18, 2))
+    np.testing.assert_array_equal(K, cntk_kernel(X, architecture=pool_flatten(1, (20, 18)),
+                                                 image_shape=(20, 18, 2)))
+    K2 = cntk_kernel(X, architecture="pool_flatten", depth=2, filter_size=5,
+                     image_shape=(20, 18, 2))
+    np.testing.assert_array_equal(K2, cntk_kernel(
+        X, architecture=[AvgPool(2, padding="same"), Conv(5), ReLU(), Conv(5), ReLU(),
+                         Flatten()], image_shape=(20, 18, 2)))
 
 
 def test_myrtle_by_name_is_sized_to_the_images():

@@ -31,7 +31,7 @@ features, which makes the next ReLU's rescaling a ratio estimator (bias of order
 the sketch width). The cost is linear in the number of positions, at each layer's
 resolution.
 
-Presets: :func:`gap`, :func:`flatten`, :func:`myrtle`, :func:`fc`.
+Presets: :func:`gap`, :func:`flatten`, :func:`pool_flatten`, :func:`myrtle`, :func:`fc`.
 
 References
 ----------
@@ -49,7 +49,7 @@ from ._dense import Dense
 from ._flatten import Flatten
 from ._pool import AvgPool, GlobalAvgPool
 from ._relu import ReLU
-from .presets import fc, flatten, gap, myrtle
+from .presets import fc, flatten, gap, myrtle, pool_flatten
 
 __all__ = [
     "AvgPool",
@@ -63,4 +63,5 @@ __all__ = [
     "flatten",
     "gap",
     "myrtle",
+    "pool_flatten",
 ]
