@@ -264,8 +264,7 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         cover ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.
     kind : {"ntk", "nngp"}, default="ntk"
         NTK or NNGP (the kernel of the network at initialisation).
-    architecture : {None, "gap", "flatten", "pool_flatten", "myrtle", "fc"} or list of \
-layers, default=None
+    architecture : str, list of layers or None, default=None
         ``None``: the global average pooling CNTK in the normalisation above. A name: the
         preset of :mod:`sklearn_ntk.layers` (:func:`~sklearn_ntk.layers.gap`,
         :func:`~sklearn_ntk.layers.flatten`, :func:`~sklearn_ntk.layers.pool_flatten` and

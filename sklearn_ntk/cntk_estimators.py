@@ -47,14 +47,14 @@ _COMMON_DOC = r"""
     ----------
     n_components : int, default=2048
         Number of CNTKSketch features.
-    architecture : {"pool_flatten", None, "gap", "flatten", "myrtle", "fc"} or list of \
-layers, default="pool_flatten"
+    architecture : str, list of layers or None, default="pool_flatten"
         The network whose NTK is sketched; see :class:`CNTKSketch`. The default,
         :func:`~sklearn_ntk.layers.pool_flatten`, averages the images down to at most 16
         positions a side, then one 3x3 convolution + ReLU and a flattening readout; on a
         single position (``image_shape=None``) it is the fully connected NTK of one hidden
         layer. ``None``: the global average pooling network of ``depth``, ``filter_size``
-        and ``padding`` (the default before 0.2); a list of :mod:`sklearn_ntk.layers` must
+        and ``padding`` (the default before 0.2). Other preset names: ``"gap"``,
+        ``"flatten"``, ``"myrtle"``, ``"fc"``. A list of :mod:`sklearn_ntk.layers` must
         leave ``depth``, ``filter_size`` and ``padding`` at their defaults.
     depth : int, default=None
         Number ``L`` of convolution + ReLU layers (``None``: 1) for ``"pool_flatten"``,

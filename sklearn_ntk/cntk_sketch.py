@@ -447,8 +447,7 @@ class CNTKSketch(BaseFeatureMap):
         Number of output features (exactly). When it is odd, the last column is a Rademacher
         projection of the pooled vector (as in :class:`~sklearn_ntk.NTKSketch`), so every
         value >= 1 gives an unbiased estimate of the sketched kernel.
-    architecture : {None, "gap", "flatten", "pool_flatten", "myrtle", "fc"} or list of \
-layers, default=None
+    architecture : str, list of layers or None, default=None
         ``None``: the global average pooling network of ``depth``, ``filter_size`` and
         ``padding`` by the tuned fused recursion described above (the normalisation of
         ``cntk_kernel(architecture=None)``). A preset name: the layer list of
