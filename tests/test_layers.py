@@ -327,25 +327,20 @@ def test_pool_flatten_pools_the_input_to_at_most_16_a_side():
         pool_flatten(image_shape="28x28")
 
 
-def test_pool_flatten_by_name_is_sized_to_the_images():
-    rng = np.random.default_rng(8)
-    X = rng.standard_normal((3, 20 * 18 * 2))
-    K = cntk_kernel(X, architecture="pool_flatten", image_shape=(20, 18, 2))
-    np.testing.assert_array_equal(K, cntk_kernel(X, architecture=pool_flatten(1, (20, 18)),
-                                                 image_shape=(20, 18, 2)))
-    K2 = cntk_kernel(X, architecture="pool_flatten", depth=2, filter_size=5,
-                     image_shape=(20, 18, 2))
-    np.testing.assert_array_equal(K2, cntk_kernel(
-        X, architecture=[AvgPool(2, padding="same"), Conv(5), ReLU(), Conv(5), ReLU(),
-                         Flatten()], image_shape=(20, 18, 2)))
+@pytest.mark.parametrize("name, shape, by_name, as_list", [
+    ("myrtle", (7, 6, 2), {}, myrtle(5, (7, 6))),
+    ("pool_flatten", (20, 18, 2), {}, pool_flatten(1, (20, 18))),
+    ("pool_flatten", (20, 18, 2), dict(depth=2, filter_size=5),
+     [AvgPool(2, padding="same"), Conv(5), ReLU(), Conv(5), ReLU(), Flatten()]),
+])
+def test_presets_by_name_are_sized_to_the_images(name, shape, by_name, as_list):
+    X = np.random.default_rng(6).standard_normal((3, int(np.prod(shape))))
+    K = cntk_kernel(X, architecture=name, image_shape=shape, **by_name)
+    np.testing.assert_array_equal(K, cntk_kernel(X, architecture=as_list, image_shape=shape))
 
 
-def test_myrtle_by_name_is_sized_to_the_images():
-    rng = np.random.default_rng(6)
-    X = rng.standard_normal((3, 7 * 6 * 2))
-    K = cntk_kernel(X, architecture="myrtle", image_shape=(7, 6, 2))
-    np.testing.assert_array_equal(K, cntk_kernel(X, architecture=myrtle(5, (7, 6)),
-                                                 image_shape=(7, 6, 2)))
+def test_myrtle_nngp_by_name_at_another_depth():
+    X = np.random.default_rng(6).standard_normal((3, 7 * 6 * 2))
     K7 = cntk_kernel(X, architecture="myrtle", depth=7, image_shape=(7, 6, 2), kind="nngp")
     assert K7.shape == (3, 3) and np.all(np.isfinite(K7))
 
