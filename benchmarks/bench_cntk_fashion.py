@@ -270,7 +270,10 @@ def run_full(args):
     X_te = ((X_te - mean) / std).astype(args.dtype)
     t_load = time.perf_counter() - start
     # The library estimator as a user would run it: alpha by GCV from one eigendecomposition.
-    model = CNTKSketchClassifier(n_components=args.n_components, depth=args.depth,
+    # architecture=None: the global average pooling network of (c), set explicitly because
+    # the estimators default to "pool_flatten".
+    model = CNTKSketchClassifier(n_components=args.n_components, architecture=None,
+                                 depth=args.depth,
                                  filter_size=args.filter_size, degree=args.degree,
                                  sketch_dim=args.sketch_dim, image_shape=(28, 28, 1),
                                  alphas=ALPHAS_FULL, random_state=0)

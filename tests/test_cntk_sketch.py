@@ -45,9 +45,9 @@ def _rel(a, b):
 @parametrize_with_checks([
     CNTKSketch(n_components=64, random_state=0),
     CNTKSketch(n_components=33, depth=2, filter_size=2, random_state=0),
-    CNTKSketchRegressor(64, random_state=0),
-    CNTKSketchClassifier(64, random_state=0),
-    CNTKSketchClassifier(64, depth=2, alphas=[0.1, 1, 10], random_state=0),
+    CNTKSketchRegressor(64, architecture=None, random_state=0),
+    CNTKSketchClassifier(64, architecture=None, random_state=0),
+    CNTKSketchClassifier(64, architecture=None, depth=2, alphas=[0.1, 1, 10], random_state=0),
 ])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -344,8 +344,8 @@ def test_classifier_close_to_exact_cntk_on_digits():
     Y = np.eye(10)[y_train] - 0.1
     exact = KernelRidge(alpha=alpha, kernel="precomputed").fit(K_train, Y)
     exact_accuracy = np.mean(exact.predict(K_test).argmax(axis=1) == y_test)
-    sketch = CNTKSketchClassifier(4096, alpha=alpha, fit_intercept=False, random_state=0,
-                                  **params).fit(X_train, y_train)
+    sketch = CNTKSketchClassifier(4096, architecture=None, alpha=alpha, fit_intercept=False,
+                                  random_state=0, **params).fit(X_train, y_train)
     sketch_accuracy = sketch.score(X_test, y_test)
     assert exact_accuracy > 0.9
     assert sketch_accuracy >= exact_accuracy - 0.03
@@ -397,10 +397,11 @@ def test_dask_transform_fit_and_partial_fit_match_numpy(rng):
     assert isinstance(Z, da.Array) and Z.shape == (90, 129)
     assert _rel(Z.compute(), sketch.transform(X)) <= 1e-10
 
-    reference = CNTKSketchRegressor(alpha=0.1, **params).fit(X, y)
-    dasked = CNTKSketchRegressor(alpha=0.1, **params).fit(X_dask, da.from_array(y, chunks=25))
+    reference = CNTKSketchRegressor(alpha=0.1, architecture=None, **params).fit(X, y)
+    dasked = CNTKSketchRegressor(alpha=0.1, architecture=None, **params).fit(
+        X_dask, da.from_array(y, chunks=25))
     assert _rel(dasked.coef_, reference.coef_) <= 1e-8
-    streamed = CNTKSketchRegressor(alpha=0.1, **params)
+    streamed = CNTKSketchRegressor(alpha=0.1, architecture=None, **params)
     for start in range(0, 90, 31):
         streamed.partial_fit(X[start:start + 31], y[start:start + 31])
     assert _rel(streamed.coef_, reference.coef_) <= 1e-8
@@ -416,11 +417,12 @@ def test_array_api_strict_features_match_numpy(rng):
     with config_context(array_api_dispatch=True):
         X_xp = xps.asarray(X)
         Z = CNTKSketch(**params).fit_transform(X_xp)
-        model = CNTKSketchClassifier(alpha=0.1, **params).fit(X_xp, xps.asarray(y))
+        model = CNTKSketchClassifier(alpha=0.1, architecture=None, **params).fit(
+            X_xp, xps.asarray(y))
         scores = model.decision_function(X_xp)
     assert type(Z) is type(X_xp)
     assert _rel(np.asarray(Z), expected) <= 1e-6
-    reference = CNTKSketchClassifier(alpha=0.1, **params).fit(X, y)
+    reference = CNTKSketchClassifier(alpha=0.1, architecture=None, **params).fit(X, y)
     assert _rel(np.asarray(scores), reference.decision_function(X)) <= 1e-6
 
 
