@@ -359,9 +359,9 @@ def _legacy_depth(depth):
 def resolve_architecture(architecture, depth, filter_size, padding, image_shape):
     """Layer list of ``architecture`` (a preset name or a sequence of layers), validated.
 
-    A preset name takes ``depth`` (``None``: the preset's default) and, for ``"gap"`` and
-    ``"flatten"``, ``filter_size`` and ``padding``; ``"myrtle"`` is sized to
-    ``image_shape``. A sequence of layers is used as given and ``depth``,
+    A preset name takes ``depth`` (``None``: the preset's default) and, for ``"gap"``,
+    ``"flatten"`` and ``"pool_flatten"``, ``filter_size`` and ``padding``; ``"myrtle"`` and
+    ``"pool_flatten"`` are sized to ``image_shape``. A sequence of layers is used as given and ``depth``,
     ``filter_size`` and ``padding`` must keep their defaults (``None``, 3, ``"same"``).
     """
     if isinstance(architecture, str):
@@ -463,11 +463,11 @@ class CNTKSketch(BaseFeatureMap):
         values, so lists clone, pickle and grid-search like any parameter.
     depth : int, default=None
         Number ``L`` of convolution + ReLU layers for ``architecture=None``, ``"gap"``,
-        ``"flatten"`` and ``"pool_flatten"`` (``None``: 1); the Myrtle depth for ``"myrtle"`` (``>= 4``,
-        ``None``: 5); hidden layers for ``"fc"`` (``None``: 1).
+        ``"flatten"`` and ``"pool_flatten"`` (``None``: 1); the Myrtle depth for
+        ``"myrtle"`` (``>= 4``, ``None``: 5); hidden layers for ``"fc"`` (``None``: 1).
     filter_size : int, default=3
-        Side ``f`` of the square filters (stride 1), for ``architecture=None``, ``"gap"``
-        and ``"flatten"``.
+        Side ``f`` of the square filters (stride 1), for ``architecture=None``, ``"gap"``,
+        ``"flatten"`` and ``"pool_flatten"``.
     padding : {"same", "valid"}, default="same"
         Zero padding of every convolution. ``"same"`` keeps the map size (for even ``f`` the
         window of pixel ``i`` covers ``i - floor((f-1)/2) .. i + ceil((f-1)/2)``);

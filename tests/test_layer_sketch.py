@@ -272,6 +272,8 @@ def test_estimator_defaults_are_the_pool_flatten_network():
     X, y = load_digits(return_X_y=True)
     model = CNTKSketchClassifier(image_shape=(8, 8), random_state=0).fit(X[:200] / 16, y[:200])
     assert model.n_components == 2048 and model.feature_map_.transform(X[:2]).shape == (2, 2048)
+    # the transformer keeps cntk_kernel's default kernel
+    assert CNTKSketch().architecture is None and CNTKSketch().n_components == 1024
     assert model.feature_map_.layers_[:-1] == (Conv(3), ReLU(), Flatten())
     big = CNTKSketch(architecture="pool_flatten", image_shape=(28, 28, 1)).fit(np.ones((1, 784)))
     assert big.layers_[0] == AvgPool(2, padding="same") and big.output_shape_ == (14, 14)

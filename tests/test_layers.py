@@ -318,18 +318,26 @@ def test_pool_flatten_pools_the_input_to_at_most_16_a_side():
     assert pool_flatten() == pooled  # one position: no pooling, a fully connected NTK
     assert pool_flatten(image_shape=(16, 16)) == pooled
     assert pool_flatten(image_shape=(28, 28, 1)) == [AvgPool(2, padding="same")] + pooled
-    assert pool_flatten(image_shape=(17, 3))[0] == AvgPool(2, padding="same")
+    assert pool_flatten(image_shape=(17, 30))[0] == AvgPool(2, padding="same")
     assert pool_flatten(image_shape=(64, 40))[0] == AvgPool(4, padding="same")
-    assert pool_flatten(image_shape=(65, 8))[0] == AvgPool(8, padding="same")
+    # a window per axis: a thin image is not averaged across its short side
+    assert pool_flatten(image_shape=(17, 3))[0] == AvgPool((2, 1), padding="same")
+    assert pool_flatten(image_shape=(65, 8))[0] == AvgPool((8, 1), padding="same")
+    assert pool_flatten(image_shape=(1, 100))[0] == AvgPool((1, 8), padding="same")
     assert pool_flatten(1, (8, 8), 5, "valid", 0.1) == [Conv(5, "valid", 0.1), ReLU(),
                                                         Flatten()]
-    with pytest.raises(TypeError, match="image_shape"):
-        pool_flatten(image_shape="28x28")
+
+@pytest.mark.parametrize("image_shape", ["28x28", b"ab", (28.9, 28), (28, 28, 1, 9),
+                                         (28, 28, -1), (True, 30), (float("inf"), 2), 5])
+def test_presets_sized_to_images_reject_bad_image_shapes(image_shape):
+    for build in (pool_flatten, myrtle):
+        with pytest.raises(ValueError, match="image_shape"):
+            build(image_shape=image_shape)
 
 
 @pytest.mark.parametrize("name, shape, by_name, as_list", [
     ("myrtle", (7, 6, 2), {}, myrtle(5, (7, 6))),
-    ("pool_flatten", (20, 18, 2), {}, pool_flatten(1, (20, 18))),
+    ("pool_flatten", (20, 18, 2), {}, [AvgPool(2, padding="same"), Conv(3), ReLU(), Flatten()]),
     ("pool_flatten", (20, 18, 2), dict(depth=2, filter_size=5),
      [AvgPool(2, padding="same"), Conv(5), ReLU(), Conv(5), ReLU(), Flatten()]),
 ])
@@ -525,7 +533,7 @@ def test_layers_are_immutable_values():
         (lambda: AvgPool(2, stride=1.5), TypeError, "stride"),
         (lambda: AvgPool(2, padding="circular"), ValueError, "padding"),
         (lambda: myrtle(3, (8, 8)), ValueError, "depth"),
-        (lambda: myrtle(5, None), TypeError, "image_shape"),
+        (lambda: myrtle(5, None), ValueError, "image_shape"),
         (lambda: fc(0), ValueError, "depth"),
         (lambda: fc(1, bias=-1), ValueError, "bias"),
         (lambda: gap(1, 0), ValueError, "filter_size"),

@@ -4,6 +4,7 @@ Every preset returns a plain list of layers, so it can be inspected, edited and 
 like any hand-written architecture.
 """
 
+from .._images import _is_int
 from .._validation import check_int
 from ._base import check_bias, check_padding, check_size_pair
 from ._conv import Conv
@@ -66,24 +67,26 @@ def flatten(depth=1, filter_size=3, padding="same", bias=0.0):
 def pool_flatten(depth=1, image_shape=None, filter_size=3, padding="same", bias=0.0):
     """Average-pool the input to at most 16 positions a side, then a flattening CNN.
 
-    ``[AvgPool(k, padding="same")]`` with ``k`` the smallest power of two for which the
-    longer side of the pooled map, ``ceil(side / k)``, is at most ``POOLED_SIDE`` (16), left
-    out when ``k = 1``; then :func:`flatten` of ``depth``. Pooling the input first makes every
-    later layer run on a quarter of the positions (or fewer), and a flattening readout keeps
-    where things are in the image, which global average pooling throws away; on centred
-    objects (Fashion-MNIST at 28x28) this network is as accurate as :func:`flatten` at full
-    resolution and several times cheaper to sketch (measurements on the benchmark page,
-    ``benchmarks/RESULTS.md``). It is the default of the CNTK estimators.
+    ``[AvgPool((k_H, k_W), padding="same")]``, with ``k`` per axis the smallest power of two
+    for which the pooled side ``ceil(side / k)`` is at most ``POOLED_SIDE`` (16), left out
+    when both are 1; then :func:`flatten` of ``depth``. On images larger than 16 a side,
+    pooling first makes every later layer run on a quarter of the positions or fewer, and the
+    flattening readout keeps where things are in the image, which global average pooling
+    throws away. With ``"same"`` padding a side that the window does not divide keeps its
+    last, partly empty windows (zeros count in the average). It is the default network of
+    the CNTK estimators, chosen by measurement (the benchmark page,
+    ``benchmarks/RESULTS.md``, section (f)).
 
     On a single position (``image_shape=None`` or ``(1, 1, d)``) no pooling is added and
     every convolution sees only the centre pixel: the fully connected NTK of ``depth``
-    hidden layers.
+    hidden layers, divided by ``filter_size**2`` (the fan-in of a window of which only the
+    centre is non-zero).
 
     Parameters
     ----------
     depth : int, default=1
         Number of convolution + ReLU layers after the pooling, ``>= 1``. At equal width a
-        second layer was no more accurate on Fashion-MNIST and cost 2.5 times as much to
+        second layer added 0.05-0.2 points on Fashion-MNIST and cost 2.5-4 times as much to
         sketch (the benchmark page).
     image_shape : tuple (H, W) or (H, W, C), default=None
         Shape of the input images, which decides the pooling window; ``None``: one position.
@@ -94,25 +97,33 @@ def pool_flatten(depth=1, image_shape=None, filter_size=3, padding="same", bias=
     -------
     layers : list of Layer
     """
-    height, width = _image_sides(image_shape) if image_shape is not None else (1, 1)
-    window = 1
-    while -(-max(height, width) // window) > POOLED_SIDE:
-        window *= 2
-    pool = [AvgPool(window, padding="same")] if window > 1 else []
+    sides = _image_sides(image_shape) if image_shape is not None else (1, 1)
+    window = tuple(_pooling_window(side) for side in sides)
+    if window[0] == window[1]:
+        window = window[0]
+    pool = [AvgPool(window, padding="same")] if window not in (1, (1, 1)) else []
     return pool + flatten(depth, filter_size, padding, bias)
 
 
+def _pooling_window(side):
+    """The smallest power of two ``k`` with ``ceil(side / k) <= POOLED_SIDE``."""
+    window = 1
+    while -(-side // window) > POOLED_SIDE:
+        window *= 2
+    return window
+
+
 def _image_sides(image_shape):
-    if isinstance(image_shape, str):
-        raise TypeError(f"image_shape must be a tuple (H, W) or (H, W, C), got {image_shape!r}.")
+    """``(H, W)`` of an ``image_shape`` of 2 or 3 positive integers (the rule of the estimators)."""
     try:
-        height, width = (int(s) for s in tuple(image_shape)[:2])
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"image_shape must be a tuple (H, W) or (H, W, C), got {image_shape!r}.") from None
-    if height < 1 or width < 1:
-        raise ValueError(f"image_shape must be positive, got {image_shape!r}.")
-    return height, width
+        shape = tuple(image_shape) if not isinstance(image_shape, (str, bytes)) else None
+    except TypeError:
+        shape = None
+    if shape is None or len(shape) not in (2, 3) or not all(_is_int(v) and v >= 1
+                                                             for v in shape):
+        raise ValueError(f"image_shape must be a tuple (H, W) or (H, W, C) of positive "
+                         f"integers, got {image_shape!r}.")
+    return int(shape[0]), int(shape[1])
 
 
 def myrtle(depth=5, image_shape=(32, 32)):
