@@ -25,7 +25,7 @@ from ._validation import check_int, check_kind
 from .layers import Conv, Dense, GlobalAvgPool, ReLU
 from .layers._relu import relu_kernels as _relu_kernels
 from .layers._serial import _available_cores, _scale_exponents, check_layers, exact_kernel
-from .layers.presets import preset
+from .layers.presets import FILTER_PRESETS, preset
 
 # Preferred size of one (B, P, P) work array. Small enough that a block's arrays mostly stay
 # in cache, large enough that numpy's per-call overhead is negligible: measured on a 2-core
@@ -250,7 +250,8 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
     depth : int, default=None
         Number of convolution + ReLU layers ``L >= 1`` (``None``: 1) for
         ``architecture=None``, ``"gap"``, ``"flatten"`` and ``"pool_flatten"``; hidden layers
-        for ``"fc"``; the Myrtle depth (``>= 4``, ``None``: 5) for ``"myrtle"``. Must stay ``None`` for a list.
+        for ``"fc"``; the Myrtle depth (``>= 4``, ``None``: 5) for ``"myrtle"``. Must stay
+        ``None`` for a list.
     filter_size : int, default=3
         Side ``f >= 1`` of the square filters (odd or even), for ``architecture=None``,
         ``"gap"``, ``"flatten"`` and ``"pool_flatten"``; must keep its default otherwise.
@@ -260,8 +261,9 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         for images.
     padding : {"same", "valid"}, default="same"
         Zero padding of the convolutions, for ``architecture=None``, ``"gap"``,
-        ``"flatten"`` and ``"pool_flatten"``; must keep its default otherwise. For even ``f``, ``"same"`` windows
-        cover ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in ``lax`` / neural-tangents.
+        ``"flatten"`` and ``"pool_flatten"``; must keep its default otherwise. For even
+        ``f``, ``"same"`` windows cover ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` as in
+        ``lax`` / neural-tangents.
     kind : {"ntk", "nngp"}, default="ntk"
         NTK or NNGP (the kernel of the network at initialisation).
     architecture : str, list of layers or None, default=None
@@ -360,7 +362,7 @@ def _resolve_architecture(architecture, depth, filter_size, padding):
         name = architecture.lower()
         preset(name, depth=depth)  # validates the name
         options = {"name": name, "depth": depth}
-        if name in ("gap", "flatten", "pool_flatten"):
+        if name in FILTER_PRESETS:
             options.update(filter_size=filter_size, padding=padding)
         elif filter_size != 3 or padding != "same":
             raise ValueError(

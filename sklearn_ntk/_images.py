@@ -47,6 +47,26 @@ def default_image_shape(n_features):
     return (1, 1, int(n_features))
 
 
+def image_shape_tuple(image_shape):
+    """``(H, W, C)`` of an ``image_shape`` of 2 or 3 positive integers (``(H, W)``: ``C = 1``).
+
+    Raises ValueError naming ``image_shape`` for anything else (strings and bytes included,
+    which would otherwise iterate into characters or byte values).
+    """
+    shape = None
+    if not isinstance(image_shape, (str, bytes)):
+        try:
+            shape = tuple(image_shape)
+        except TypeError:
+            pass
+    if shape is None or len(shape) not in (2, 3) or not all(_is_int(s) and s >= 1
+                                                             for s in shape):
+        raise ValueError(
+            f"image_shape must be a tuple (H, W) or (H, W, C) of positive integers, "
+            f"got {image_shape!r}.")
+    return tuple(int(s) for s in shape) + ((1,) if len(shape) == 2 else ())
+
+
 def check_image_shape(image_shape, n_features):
     """Validate ``image_shape`` against the number of features of the flattened rows.
 
@@ -71,17 +91,7 @@ def check_image_shape(image_shape, n_features):
         if n_features < 1:
             raise ValueError(f"image_shape cannot be inferred from {n_features} features.")
         return default_image_shape(int(n_features))
-    try:
-        shape = tuple(image_shape)
-    except TypeError:
-        raise ValueError(
-            f"image_shape must be a tuple (H, W) or (H, W, C) of positive integers, "
-            f"got {image_shape!r}.") from None
-    if len(shape) not in (2, 3) or not all(_is_int(s) and s >= 1 for s in shape):
-        raise ValueError(
-            f"image_shape must be a tuple (H, W) or (H, W, C) of positive integers, "
-            f"got {image_shape!r}.")
-    shape = tuple(int(s) for s in shape) + ((1,) if len(shape) == 2 else ())
+    shape = image_shape_tuple(image_shape)
     size = shape[0] * shape[1] * shape[2]
     if size != n_features:
         raise ValueError(

@@ -14,10 +14,9 @@ class _CNTKFeatureMixin:
     """The CNTK estimators' parameters, and the :class:`CNTKSketch` they name."""
 
     def __init__(self, n_components=2048, *, architecture="pool_flatten", depth=None,
-                 filter_size=3,
-                 padding="same", degree=4, sketch_dim=None, image_shape=None, alpha=None,
-                 alphas=None, fit_intercept=True, random_state=None, max_memory=None,
-                 verbose=0):
+                 filter_size=3, padding="same", degree=4, sketch_dim=None, image_shape=None,
+                 alpha=None, alphas=None, fit_intercept=True, random_state=None,
+                 max_memory=None, verbose=0):
         self.n_components = n_components
         self.architecture = architecture
         self.depth = depth
@@ -83,9 +82,9 @@ _DEFAULTS_DOC = """
     GCV) were chosen by measurement on Fashion-MNIST and scikit-learn's digits
     (``benchmarks/RESULTS.md``, section (f)): of the candidates that cost about as much as
     the former default (CNTK-GAP of depth 1, 1,024 features) they were the most accurate,
-    5.6 points above it on Fashion-MNIST. They differ from
-    :class:`CNTKSketch`'s, which approximates :func:`~sklearn_ntk.cntk_kernel`'s default
-    kernel. Featurisation costs time linear in the images and in the pooled positions.
+    5.6 points above it on Fashion-MNIST. They differ from :class:`CNTKSketch`'s, which
+    approximates :func:`~sklearn_ntk.cntk_kernel`'s default kernel. Featurisation costs time
+    linear in the images and in the pooled positions.
 """
 
 _REFERENCES = """
@@ -125,7 +124,8 @@ class CNTKSketchClassifier(_CNTKFeatureMixin, FeatureRidgeClassifier):
     classes), regressed on the :class:`CNTKSketch` features :math:`Z = \varphi(X)`
     (:math:`ZZ^T \approx` the CNTK of ``architecture``); ``decision_function``
     returns the regression scores and ``predict`` their argmax.
-    """ + _DEFAULTS_DOC + _COMMON_DOC + attributes_doc("CNTKSketch", classifier=True) + _REFERENCES + """
+    """ + _DEFAULTS_DOC + _COMMON_DOC + attributes_doc("CNTKSketch", classifier=True) \
+        + _REFERENCES + """
     Examples
     --------
     >>> from sklearn.datasets import load_digits

@@ -121,7 +121,7 @@ from .layers._ops import (  # noqa: F401  (window_fold, window_patches are publi
 )
 from .layers._relu import ReLU
 from .layers._serial import FeatureNetwork, Serial, check_layers
-from .layers.presets import PRESETS, preset
+from .layers.presets import FILTER_PRESETS, PRESETS, preset
 
 __all__ = ["CNTKSketch"]
 
@@ -347,10 +347,6 @@ def _aggregate(xp, gamma, tensor, norms, diag, layer, params, filter_size, paddi
 # --------------------------------------------------------------------------- estimator
 
 
-#: Preset names accepted by ``architecture``.
-ARCHITECTURES = PRESETS
-
-
 def _legacy_depth(depth):
     """``depth=None`` of the legacy path: 1."""
     return 1 if depth is None else depth
@@ -361,16 +357,17 @@ def resolve_architecture(architecture, depth, filter_size, padding, image_shape)
 
     A preset name takes ``depth`` (``None``: the preset's default) and, for ``"gap"``,
     ``"flatten"`` and ``"pool_flatten"``, ``filter_size`` and ``padding``; ``"myrtle"`` and
-    ``"pool_flatten"`` are sized to ``image_shape``. A sequence of layers is used as given and ``depth``,
-    ``filter_size`` and ``padding`` must keep their defaults (``None``, 3, ``"same"``).
+    ``"pool_flatten"`` are sized to ``image_shape``. A sequence of layers is used as given
+    and ``depth``, ``filter_size`` and ``padding`` must keep their defaults (``None``, 3,
+    ``"same"``).
     """
     if isinstance(architecture, str):
         name = architecture.lower()
-        if name not in ARCHITECTURES:
+        if name not in PRESETS:
             raise ValueError(
-                f"architecture must be one of {', '.join(map(repr, ARCHITECTURES))} or a "
+                f"architecture must be one of {', '.join(map(repr, PRESETS))} or a "
                 f"list of layers, got {architecture!r}.")
-        if name in ("myrtle", "fc") and (filter_size != 3 or padding != "same"):
+        if name not in FILTER_PRESETS and (filter_size != 3 or padding != "same"):
             raise ValueError(
                 f"filter_size and padding do not apply to architecture={architecture!r}; "
                 "leave them at their defaults (3, 'same') or pass a list of layers.")
@@ -454,8 +451,9 @@ class CNTKSketch(BaseFeatureMap):
         :func:`sklearn_ntk.layers.gap`, :func:`~sklearn_ntk.layers.flatten`,
         :func:`~sklearn_ntk.layers.pool_flatten` (all built from ``depth``, ``filter_size``,
         ``padding``; ``pool_flatten`` also sized to ``image_shape``),
-        :func:`~sklearn_ntk.layers.myrtle` (Myrtle depth ``depth``, sized to ``image_shape``; ``filter_size`` and ``padding``
-        must keep their defaults) or :func:`~sklearn_ntk.layers.fc` (``depth`` hidden
+        :func:`~sklearn_ntk.layers.myrtle` (Myrtle depth ``depth``, sized to
+        ``image_shape``; ``filter_size`` and ``padding`` must keep their defaults) or
+        :func:`~sklearn_ntk.layers.fc` (``depth`` hidden
         layers on the flattened image), run by the layer-wise path. A list (or tuple) of
         layer instances: that network, followed by a bias-free ``Dense()`` readout unless
         it ends with a ``Dense``; ``depth``, ``filter_size`` and ``padding`` must then keep
@@ -578,7 +576,7 @@ class CNTKSketch(BaseFeatureMap):
 
     _parameter_constraints = {
         **BaseFeatureMap._parameter_constraints,
-        "architecture": [None, StrOptions(set(ARCHITECTURES)), list, tuple],
+        "architecture": [None, StrOptions(set(PRESETS)), list, tuple],
         "depth": [Interval(Integral, 1, None, closed="left"), None],
         "filter_size": [Interval(Integral, 1, None, closed="left")],
         "padding": [StrOptions({"same", "valid"})],

@@ -4,7 +4,7 @@ Every preset returns a plain list of layers, so it can be inspected, edited and 
 like any hand-written architecture.
 """
 
-from .._images import _is_int
+from .._images import image_shape_tuple
 from .._validation import check_int
 from ._base import check_bias, check_padding, check_size_pair
 from ._conv import Conv
@@ -14,6 +14,8 @@ from ._pool import AvgPool, GlobalAvgPool
 from ._relu import ReLU
 
 PRESETS = ("gap", "flatten", "pool_flatten", "myrtle", "fc")
+#: The presets built from ``filter_size`` and ``padding`` (the others take their defaults).
+FILTER_PRESETS = ("gap", "flatten", "pool_flatten")
 
 #: :func:`pool_flatten` averages the input down until its longer side is at most this.
 POOLED_SIDE = 16
@@ -97,11 +99,11 @@ def pool_flatten(depth=1, image_shape=None, filter_size=3, padding="same", bias=
     -------
     layers : list of Layer
     """
-    sides = _image_sides(image_shape) if image_shape is not None else (1, 1)
+    sides = image_shape_tuple(image_shape)[:2] if image_shape is not None else (1, 1)
     window = tuple(_pooling_window(side) for side in sides)
     if window[0] == window[1]:
         window = window[0]
-    pool = [AvgPool(window, padding="same")] if window not in (1, (1, 1)) else []
+    pool = [AvgPool(window, padding="same")] if window != 1 else []
     return pool + flatten(depth, filter_size, padding, bias)
 
 
@@ -111,19 +113,6 @@ def _pooling_window(side):
     while -(-side // window) > POOLED_SIDE:
         window *= 2
     return window
-
-
-def _image_sides(image_shape):
-    """``(H, W)`` of an ``image_shape`` of 2 or 3 positive integers (the rule of the estimators)."""
-    try:
-        shape = tuple(image_shape) if not isinstance(image_shape, (str, bytes)) else None
-    except TypeError:
-        shape = None
-    if shape is None or len(shape) not in (2, 3) or not all(_is_int(v) and v >= 1
-                                                             for v in shape):
-        raise ValueError(f"image_shape must be a tuple (H, W) or (H, W, C) of positive "
-                         f"integers, got {image_shape!r}.")
-    return int(shape[0]), int(shape[1])
 
 
 def myrtle(depth=5, image_shape=(32, 32)):
@@ -154,7 +143,7 @@ def myrtle(depth=5, image_shape=(32, 32)):
     Without Tangents*, ICML 2020.
     """
     depth = check_int(depth, "depth", min_value=4)
-    height, width = _image_sides(image_shape)
+    height, width = image_shape_tuple(image_shape)[:2]
     n_conv = depth - 1
     stages = [n_conv // 3 + (1 if k < n_conv % 3 else 0) for k in range(3)]
     layers = []
@@ -200,7 +189,8 @@ def preset(name, *, depth=None, filter_size=3, padding="same", bias=0.0, image_s
     """Layer list of a preset by name (``"gap"``, ``"flatten"``, ``"pool_flatten"``,
     ``"myrtle"``, ``"fc"``).
 
-    ``depth=None`` is each preset's default (5 for ``"myrtle"``, 1 otherwise); arguments a preset does not take are ignored.
+    ``depth=None`` is each preset's default (5 for ``"myrtle"``, 1 otherwise); arguments a
+    preset does not take are ignored.
     """
     if not isinstance(name, str) or name.lower() not in PRESETS:
         raise ValueError(
