@@ -340,9 +340,10 @@ def symmetric_power_features(X, coef, image_shape=(14, 14, 1), filter_size=3, ba
 def sketch_polynomial(degree):
     """The polynomial g(t) ~ kappa1(t) + t kappa0(t) that CNTKSketch uses at depth 1, and
     its max error (the first layer's ``coef_[0, 1]``)."""
-    from sklearn_ntk.cntk_sketch import _fit_first_layer_ntk
+    from sklearn_ntk._polyfit import fit_dot_product_polynomial
 
-    return _fit_first_layer_ntk(degree)
+    c, error = fit_dot_product_polynomial("ntk", degree, depth=1, lower=-1.0)
+    return np.asarray(c), error
 
 
 def run_polynomial_kernel(args):

@@ -27,15 +27,19 @@ def float_dtypes(xp):
 DEFAULT_MAX_MEMORY = 256 * 2**20
 
 
-def rows_per_batch(bytes_per_row, max_memory):
+def rows_per_batch(bytes_per_row, max_memory, multiple=1):
     """Rows that fit in ``max_memory`` bytes of intermediates.
 
     ``None`` means 256 MiB, or scikit-learn's ``working_memory`` if that is smaller: batches
     much larger than that run slower, not faster (the FFTs and products are memory-bound).
+    A batch of more than ``multiple`` rows is rounded down to a multiple of it, so a batch
+    split over ``multiple`` threads gives every thread the same number of rows (3 rows on 2
+    threads take as long as 4).
     """
     if max_memory is None:
         max_memory = min(DEFAULT_MAX_MEMORY, get_config()["working_memory"] * 2**20)
-    return max(1, int(max_memory // max(bytes_per_row, 1)))
+    rows = max(1, int(max_memory // max(bytes_per_row, 1)))
+    return rows - rows % multiple if rows > multiple else rows
 
 
 def validate_rows(estimator, X, *, dtype):
@@ -206,7 +210,8 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         xp, device = namespace_of(X)
         X = validate_rows(self, X, dtype=float_dtypes(xp))
         itemsize = 4 if X.dtype == xp.float32 else 8
-        batch = rows_per_batch(self._bytes_per_row(itemsize), self.max_memory)
+        batch = rows_per_batch(self._bytes_per_row(itemsize), self.max_memory,
+                               self._batch_multiple(xp))
         n = X.shape[0]
         if n <= batch:
             return self._transform_batch(xp, X, device)
@@ -233,6 +238,10 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             raise ValueError(
                 "The feature names should match those that were passed during fit.")
         return X
+
+    def _batch_multiple(self, xp):
+        """Batches are rounded to a multiple of this (the threads ``_transform_batch`` uses)."""
+        return 1
 
     def _param_bytes(self, n_features):
         """Estimated bytes of the random parameters ``fit`` would draw (checked first)."""

@@ -397,7 +397,8 @@ class _BaseFeatureRidge(BaseEstimator):
         feature_map = self.feature_map_
         itemsize = 4 if X.dtype == xp.float32 else 8
         batch = rows_per_batch(feature_map._bytes_per_row(itemsize)
-                               + itemsize * feature_map._n_features_out, self.max_memory)
+                               + itemsize * feature_map._n_features_out, self.max_memory,
+                               feature_map._batch_multiple(xp))
         coef = xp.astype(self._coef_matrix, X.dtype)
         intercept = xp.astype(self._intercept_vector, X.dtype)
         n = X.shape[0]

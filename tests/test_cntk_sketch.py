@@ -155,7 +155,7 @@ def test_rank_of_features_is_bounded_by_the_pooled_width(rng):
 
 
 def test_allocate_capped_splits_in_proportion_below_the_cap():
-    from sklearn_ntk.cntk_sketch import _allocate_capped
+    from sklearn_ntk.layers._ops import _allocate_capped
 
     widths = _allocate_capped([8.0, 1.0, 1.0, 0.5], 100, 40)
     assert sum(widths) == 100 and max(widths) == 40
@@ -452,3 +452,35 @@ def test_cupy_features_match_numpy(rng):
         Z = CNTKSketch(**params).fit_transform(cupy.asarray(X))
     assert isinstance(Z, cupy.ndarray)
     assert _rel(cupy.asnumpy(Z), expected) <= 1e-6
+
+
+def test_rows_per_batch_rounds_to_a_multiple_of_the_threads():
+    from sklearn_ntk._base import rows_per_batch
+
+    assert rows_per_batch(100, 300) == 3
+    assert rows_per_batch(100, 300, 2) == 2  # 3 rows on 2 threads take as long as 4
+    assert rows_per_batch(100, 500, 2) == 4
+    assert rows_per_batch(100, 150, 2) == 1  # a batch at or below the multiple is kept
+    assert rows_per_batch(100, 200, 4) == 2
+
+
+def test_transform_batches_split_evenly_over_the_threads(rng, monkeypatch):
+    """Every batch but the last holds a multiple of the thread count (an odd batch on two
+    threads leaves one idle for half of it), and the features do not depend on it."""
+    import sklearn_ntk.cntk_sketch as module
+
+    X = rng.standard_normal((11, 6 * 6))
+    sketch = CNTKSketch(64, image_shape=(6, 6), random_state=0).fit(X)
+    expected = sketch.transform(X)
+    monkeypatch.setattr(module, "_n_threads", lambda xp: 2)
+    sizes = []
+    original = sketch._transform_batch
+
+    def record(xp, batch, device):
+        sizes.append(batch.shape[0])
+        return original(xp, batch, device)
+
+    monkeypatch.setattr(sketch, "_transform_batch", record)
+    sketch.set_params(max_memory=3 * sketch._bytes_per_row(8) + 1)
+    np.testing.assert_allclose(sketch.transform(X), expected, rtol=1e-12, atol=1e-14)
+    assert sizes == [2] * 5 + [1]

@@ -187,12 +187,24 @@ def test_preset_name_equals_its_layer_list(rng):
     assert myrtle.n_pooled_ > 0 and myrtle.output_shape_ == (2, 2)
 
 
-def test_architecture_none_is_the_legacy_map(rng):
+def test_architecture_none_is_the_gap_preset_in_arora_normalisation(rng):
+    """architecture=None runs the layer loop on the "gap" preset: the same features up to the
+    constant sqrt(f^2 C / 2) by which cntk_kernel(architecture=None) differs from the
+    preset's kernel, and the same layers_."""
     X = rng.standard_normal((4, int(np.prod(SHAPE))))
-    legacy = CNTKSketch(128, depth=2, image_shape=SHAPE, random_state=0).fit_transform(X)
-    same = CNTKSketch(128, architecture=None, depth=2, image_shape=SHAPE,
-                      random_state=0).fit_transform(X)
-    np.testing.assert_array_equal(legacy, same)
+    for depth, f in [(1, 3), (2, 2)]:
+        default = CNTKSketch(128, depth=depth, filter_size=f, image_shape=SHAPE,
+                             random_state=0).fit(X)
+        preset = CNTKSketch(128, architecture="gap", depth=depth, filter_size=f,
+                            image_shape=SHAPE, random_state=0).fit(X)
+        assert default.layers_ == preset.layers_ == tuple(gap(depth, f)) + (Dense(),)
+        factor = np.sqrt(f * f * SHAPE[2] / 2.0)
+        np.testing.assert_allclose(default.transform(X), factor * preset.transform(X),
+                                   rtol=1e-12, atol=1e-12)
+        K_default = cntk_kernel(X, depth=depth, filter_size=f, image_shape=SHAPE)
+        K_preset = cntk_kernel(X, architecture="gap", depth=depth, filter_size=f,
+                               image_shape=SHAPE)
+        np.testing.assert_allclose(K_default, factor**2 * K_preset, rtol=1e-10)
 
 
 @pytest.mark.parametrize("params, error, match", [

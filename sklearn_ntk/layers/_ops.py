@@ -1,4 +1,4 @@
-r"""Array-API building blocks shared by the CNTK sketches (legacy and layer-wise).
+r"""Array-API building blocks of the layer-wise CNTK sketch.
 
 Real views of complex sketches, window direct sums and signed window folds on per-position
 arrays of shape ``(n, H, W, k)``, proportional width allocation, host parameters cached
@@ -149,12 +149,6 @@ def _n_threads(xp):
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _normalise_rows(xp, A):
-    """Rows divided by their norm; zero rows stay zero."""
-    norms = xp.sqrt(xp.sum(A * A, axis=-1, keepdims=True))
-    return A / xp.where(norms > 0, norms, xp.ones_like(norms))
 
 
 # --------------------------------------------------------------------------- parameters
