@@ -24,6 +24,7 @@ import numpy as np
 
 from sklearn_ntk import CNTKSketch, cntk_kernel
 from sklearn_ntk import _sketches, cntk_sketch
+from sklearn_ntk.layers import _features, _ops
 
 REFERENCE_SECONDS = {1024: (0.15, 0.15), 4096: (0.55, 0.87), 16384: (3.3, 3.3)}
 
@@ -119,13 +120,13 @@ def window_by_srht():
     """Window aggregation by the SRHT of the f^2-times longer direct
     sum of the window (instead of one signed fold). Same width out; parameters drawn once
     per input width from a fixed seed."""
-    original = cntk_sketch.window_fold
+    original = _features.window_fold
     cache, lock = {}, threading.Lock()  # the transform runs image groups in threads
 
     def fold(xp, V, filter_size, padding, signs=None):
         if signs is None:
             return original(xp, V, filter_size, padding)
-        U = cntk_sketch.window_patches(xp, V, filter_size, padding)
+        U = _ops.window_patches(xp, V, filter_size, padding)
         k = V.shape[-1]
         key = (U.shape[-1], k)
         with lock:
@@ -133,9 +134,9 @@ def window_by_srht():
                 cache[key] = _sketches.draw_srht(np.random.RandomState(len(cache)),
                                                  U.shape[-1], k // 2)
         S = _sketches.srht(xp, np.reshape(U, (-1, U.shape[-1])), cache[key])
-        return np.reshape(cntk_sketch._as_real(xp, S), U.shape[:-1] + (k,))
+        return np.reshape(_ops._as_real(xp, S), U.shape[:-1] + (k,))
 
-    with mock.patch.object(cntk_sketch, "window_fold", fold):
+    with mock.patch.object(_features, "window_fold", fold):
         yield
 
 
@@ -174,15 +175,39 @@ def ablation(quick):
     print()
 
 
+ERROR_SETTINGS = [((28, 28, 1), 3, 4, 1024, 2), ((32, 32, 3), 3, 4, 1024, 2),
+                  ((16, 16, 1), 2, 3, 1024, 4), ((16, 16, 1), 3, 3, 1024, 4),
+                  ((8, 8, 3), 2, 3, 4096, 4)]
+
+
+def error_table(n_seeds=6):
+    """Relative Frobenius error of Z Z^T against the exact GAP CNTK, mean +- SE over seeds."""
+    rng = np.random.default_rng(0)
+    print("| image, depth, filter, n_components, degree | relative error (mean +- SE, "
+          f"{n_seeds} seeds) |")
+    print("|---|---|")
+    for shape, depth, filter_size, m, degree in ERROR_SETTINGS:
+        X = rng.standard_normal((16, int(np.prod(shape))))
+        K = cntk_kernel(X, depth=depth, filter_size=filter_size, image_shape=shape)
+        errors = [relative_error(CNTKSketch(
+            m, depth=depth, filter_size=filter_size, degree=degree, image_shape=shape,
+            random_state=seed).fit(X).transform(X), K) for seed in range(n_seeds)]
+        print(f"| {'x'.join(map(str, shape))}, {depth}, {filter_size}, {m}, {degree} | "
+              f"{np.mean(errors):.3f} +- {np.std(errors) / np.sqrt(n_seeds):.3f} |", flush=True)
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["throughput", "ablation"], default=None)
+    parser.add_argument("--only", choices=["throughput", "ablation", "error"], default=None)
     args = parser.parse_args()
     if args.only in (None, "throughput"):
         throughput(args.quick)
     if args.only in (None, "ablation"):
         ablation(args.quick)
+    if args.only in (None, "error"):
+        error_table()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,19 @@ def rows_per_batch(bytes_per_row, max_memory, multiple=1):
     return rows - rows % multiple if rows > multiple else rows
 
 
+def store_params(estimator, arguments):
+    """Store every ``__init__`` argument unchanged, as an attribute of the same name.
+
+    scikit-learn's convention: ``__init__`` only records its arguments (all validation
+    happens in ``fit``) and ``get_params`` reads them back by name. Called as
+    ``store_params(self, locals())`` first thing in ``__init__``, when ``locals()`` holds
+    the arguments and nothing else.
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def validate_rows(estimator, X, *, dtype):
     """``validate_data(..., reset=False)``, without the feature-name check inside a dask task.
 
@@ -164,6 +177,7 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Returns
         -------
         self : object
+            The map, with every random parameter drawn.
         """
         self._validate_params()
         reject_bool_params(self)

@@ -1,5 +1,6 @@
 """Ridge regression and classification on CNTKSketch features."""
 
+from ._base import store_params
 from .cntk_sketch import CNTKSketch
 from .estimators import RIDGE_PARAMS_DOC, FeatureRidgeClassifier, FeatureRidgeRegressor, \
     attributes_doc
@@ -17,20 +18,7 @@ class _CNTKFeatureMixin:
                  filter_size=3, padding="same", degree=4, sketch_dim=None, image_shape=None,
                  alpha=None, alphas=None, fit_intercept=True, random_state=None,
                  max_memory=None, verbose=0):
-        self.n_components = n_components
-        self.architecture = architecture
-        self.depth = depth
-        self.filter_size = filter_size
-        self.padding = padding
-        self.degree = degree
-        self.sketch_dim = sketch_dim
-        self.image_shape = image_shape
-        self.alpha = alpha
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.random_state = random_state
-        self.max_memory = max_memory
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _make_feature_map(self):
         return CNTKSketch(n_components=self.n_components, architecture=self.architecture,

@@ -75,7 +75,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, rademacher, \
-    renamed_attribute, srht_bytes
+    renamed_attribute, srht_bytes, store_params
+from ._docstrings import RUN_PARAMS_DOC
 from ._images import check_conv_geometry, check_filter_size, check_image_shape, check_padding
 from ._sketches import draw_srht, srht
 from .layers._features import FeatureContext
@@ -136,7 +137,7 @@ def resolve_architecture(architecture, depth, filter_size, padding, image_shape)
 
 
 class CNTKSketch(BaseFeatureMap):
-    r"""CNTKSketch: random features of the convolutional NTK with global average pooling.
+    __doc__ = r"""CNTKSketch: random features of the convolutional NTK with global average pooling.
 
     With ``architecture=None`` (the default), approximates the kernel of
     :func:`sklearn_ntk.cntk_kernel` with ``architecture=None``: the NTK of ``L`` layers of
@@ -252,17 +253,7 @@ class CNTKSketch(BaseFeatureMap):
         order. ``None``: ``(1, 1, n_features)``, one pixel whose channels are the features
         (every window holds the centre pixel only and the kernel is a fully connected NTK,
         so plain 2-D data is accepted); always pass it for images.
-    random_state : int, RandomState instance or None, default=None
-        Seeds every random draw (made in ``fit``, on the host).
-    max_memory : int, default=None
-        Bytes of intermediate arrays per transform batch; ``None`` means 256 MiB, or
-        scikit-learn's ``working_memory`` when that is smaller. ``transform`` writes the
-        batches into one preallocated output, so it holds at most the output plus this.
-        Results do not depend on it.
-    verbose : int, default=0
-        Report progress over the transform batches (a ``tqdm`` bar when installed, plain
-        lines otherwise).
-
+""" + RUN_PARAMS_DOC + r"""
     Attributes
     ----------
     polynomial_coef_ : array of shape (n_relu, 2, degree + 1)
@@ -308,6 +299,9 @@ class CNTKSketch(BaseFeatureMap):
     A. Zandieh, I. Han, H. Avron, N. Shoham, C. Kim, J. Shin. *Scaling Neural Tangent Kernels via
     Sketching and Random Features*. NeurIPS 2021.
 
+    S. Arora, S. Du, W. Hu, Z. Li, R. Salakhutdinov, R. Wang. *On Exact Computation with an
+    Infinitely Wide Neural Net*. NeurIPS 2019 (the CNTK with global average pooling).
+
     Examples
     --------
     >>> import numpy as np
@@ -346,17 +340,7 @@ class CNTKSketch(BaseFeatureMap):
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
                  padding="same", degree=4, sketch_dim=None, image_shape=None,
                  random_state=None, max_memory=None, verbose=0):
-        self.n_components = n_components
-        self.architecture = architecture
-        self.depth = depth
-        self.filter_size = filter_size
-        self.padding = padding
-        self.degree = degree
-        self.sketch_dim = sketch_dim
-        self.image_shape = image_shape
-        self.random_state = random_state
-        self.max_memory = max_memory
-        self.verbose = verbose
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
 

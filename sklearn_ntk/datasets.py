@@ -437,7 +437,7 @@ def load_letter(return_X_y=False, *, data_home=None):
         feature_names : list of str
             Attribute names as in mlbench (``"x.box"``, ``"y.box"``, ...).
         DESCR : str
-            Description of the dataset.
+            Where the data comes from and what the attributes measure.
 
     (data, target) : tuple if ``return_X_y`` is True
 

@@ -16,7 +16,8 @@ from sklearn.utils.validation import (
 )
 
 from ._backend import namespace_of, to_numpy
-from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch, validate_rows
+from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch, store_params, \
+    validate_rows
 from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collection, \
     output_float_dtype
 from ._progress import progress
@@ -666,18 +667,7 @@ class _NTKFeatureMixin:
     def __init__(self, n_components=1024, *, depth=1, feature_map="sketch", degree=8,
                  bias=0.0, leverage_sampling=False, alpha=None, alphas=None,
                  fit_intercept=True, random_state=None, max_memory=None, verbose=0):
-        self.n_components = n_components
-        self.depth = depth
-        self.feature_map = feature_map
-        self.degree = degree
-        self.bias = bias
-        self.leverage_sampling = leverage_sampling
-        self.alpha = alpha
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.random_state = random_state
-        self.max_memory = max_memory
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _make_feature_map(self):
         if self.feature_map == "nystroem":

@@ -23,8 +23,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import _is_numpy, namespace_of, to_numpy
-from ._base import BaseFeatureMap, check_fits_in_memory, reject_bool_params, validate_fit_input
+from ._base import BaseFeatureMap, check_fits_in_memory, reject_bool_params, store_params, \
+    validate_fit_input
 from ._dask import known_row_chunks
+from ._docstrings import FC_NETWORK_PARAMS_DOC
 from ._ntk_kernel import _row_norms, ntk_block, ntk_kernel
 
 #: A dask array given to :meth:`NTKNystroem.fit` is read only through a uniform sample of
@@ -143,7 +145,7 @@ def _inverse_square_root(K, rcond=None):
 
 
 class NTKNystroem(BaseFeatureMap):
-    r"""Nyström features of the exact ReLU NTK (or NNGP) with RPCholesky landmarks.
+    __doc__ = r"""Nyström features of the exact ReLU NTK (or NNGP) with RPCholesky landmarks.
 
     ``fit`` chooses ``n_components`` landmark rows :math:`L` of the training data and
     computes the exact kernel matrix :math:`K_{LL}` with :func:`sklearn_ntk.ntk_kernel` (any
@@ -194,13 +196,7 @@ class NTKNystroem(BaseFeatureMap):
     ----------
     n_components : int, default=1024
         Number of landmarks, i.e. of output features.
-    depth : int, default=1
-        Number of hidden ReLU layers ``L``.
-    bias : float, default=0.0
-        Bias standard deviation :math:`\beta \ge 0` of the network.
-    kind : {"ntk", "nngp"}, default="ntk"
-        Which kernel the features approximate.
-    landmarks : {"rpcholesky", "uniform"}, default="rpcholesky"
+""" + FC_NETWORK_PARAMS_DOC + r"""    landmarks : {"rpcholesky", "uniform"}, default="rpcholesky"
         How the landmark rows are chosen (see above).
     random_state : int, RandomState instance or None, default=None
         Seeds the landmark selection (and the row sample of a dask fit).
@@ -246,6 +242,9 @@ class NTKNystroem(BaseFeatureMap):
 
     Examples
     --------
+    Twenty landmarks chosen among fifty rows; on the landmarks themselves the features
+    reproduce the exact kernel:
+
     >>> import numpy as np
     >>> from sklearn_ntk import NTKNystroem, ntk_kernel
     >>> X = np.random.RandomState(0).randn(50, 3)
@@ -271,14 +270,7 @@ class NTKNystroem(BaseFeatureMap):
 
     def __init__(self, n_components=1024, *, depth=1, bias=0.0, kind="ntk",
                  landmarks="rpcholesky", random_state=None, max_memory=None, verbose=0):
-        self.n_components = n_components
-        self.depth = depth
-        self.bias = bias
-        self.kind = kind
-        self.landmarks = landmarks
-        self.random_state = random_state
-        self.max_memory = max_memory
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _kernel(self, X, Y=None):
         return ntk_kernel(X, Y, depth=self.depth, bias=float(self.bias), kind=self.kind)
@@ -307,6 +299,7 @@ class NTKNystroem(BaseFeatureMap):
         Returns
         -------
         self : object
+            The map, with its landmarks in ``components_``.
         """
         self._validate_params()
         reject_bool_params(self)
