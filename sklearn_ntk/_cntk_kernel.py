@@ -185,8 +185,8 @@ def _row_keys(images):
 
 
 def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, padding="same",
-                kind="ntk", architecture=None, max_memory=None, verbose=0,
-                batch_size="deprecated"):
+                kind="ntk", architecture=None, flip_invariant=False, max_memory=None,
+                verbose=0, batch_size="deprecated"):
     r"""Exact convolutional NTK (or NNGP) of an infinitely wide ReLU network.
 
     Two conventions, selected by ``architecture``:
@@ -275,6 +275,13 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         and ``padding``. A list: those layers, then the readout (see
         :mod:`sklearn_ntk.layers`). A bias-free global average pooling network is
         evaluated by the specialised code of ``architecture=None``.
+    flip_invariant : bool, default=False
+        The kernel of the network averaged over horizontal flips (mirroring the width axis,
+        :math:`m`): :math:`\tfrac14[K(x, y) + K(x, my) + K(mx, y) + K(mx, my)]`, the inner
+        product of the flip-averaged features :math:`\tfrac12[\varphi(x) + \varphi(mx)]`
+        (what ``CNTKSketch(flip_invariant=True)`` approximates). It is invariant to flipping
+        either image; for a mirror-symmetric network (odd filters, or windows that tile the
+        image) it equals :math:`\tfrac12[K(x, y) + K(x, my)]`. Four times the cost.
     max_memory : int, default=None
         Bytes of work arrays (beyond the inputs and the output) that the blocks of image
         pairs may hold together, over all threads; at least one pair per block is always
@@ -319,6 +326,8 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         filter_size = check_filter_size(filter_size)
         padding = check_padding(padding)
     kind = check_kind(kind)
+    if not isinstance(flip_invariant, (bool, np.bool_)):
+        raise TypeError(f"flip_invariant must be True or False, got {flip_invariant!r}.")
     if isinstance(batch_size, str) and batch_size == "deprecated":
         batch_size = None
     else:
@@ -342,6 +351,24 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
 
     if isinstance(layers, dict):  # a preset, sized to the images
         layers = preset(image_shape=images_x.shape[1:], **layers)
+    if flip_invariant:
+        # one kernel of the images and their mirror images, averaged over the four blocks
+        n_x = images_x.shape[0]
+        both_x = np.concatenate([images_x, images_x[:, :, ::-1, :]])
+        both_y = None if images_y is None else np.concatenate(
+            [images_y, images_y[:, :, ::-1, :]])
+        K = _network_kernel(both_x, both_y, layers, depth, filter_size, padding, kind,
+                            batch_size, max_memory, verbose)
+        n_y = K.shape[1] // 2
+        return 0.25 * (K[:n_x, :n_y] + K[:n_x, n_y:] + K[n_x:, :n_y] + K[n_x:, n_y:])
+    return _network_kernel(images_x, images_y, layers, depth, filter_size, padding, kind,
+                           batch_size, max_memory, verbose)
+
+
+def _network_kernel(images_x, images_y, layers, depth, filter_size, padding, kind, batch_size,
+                    max_memory, verbose):
+    """The kernel of ``layers`` (None: the GAP network of ``depth``, ``filter_size``,
+    ``padding`` in Arora et al.'s normalisation) on NHWC images."""
     if layers is not None:
         gap = _as_gap_network(layers)
         if gap is None:

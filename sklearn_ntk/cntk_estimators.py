@@ -16,8 +16,8 @@ class _CNTKFeatureMixin:
 
     def __init__(self, n_components=2048, *, architecture="pool_flatten", depth=None,
                  filter_size=3, padding="same", degree=4, sketch_dim=None, image_shape=None,
-                 alpha=None, alphas=None, fit_intercept=True, random_state=None,
-                 max_memory=None, verbose=0):
+                 flip_invariant=False, alpha=None, alphas=None, fit_intercept=True,
+                 random_state=None, max_memory=None, verbose=0):
         store_params(self, locals())
 
     def _make_feature_map(self):
@@ -25,8 +25,8 @@ class _CNTKFeatureMixin:
                           depth=self.depth,
                           filter_size=self.filter_size, padding=self.padding,
                           degree=self.degree, sketch_dim=self.sketch_dim,
-                          image_shape=self.image_shape, random_state=self.random_state,
-                          max_memory=self.max_memory)
+                          image_shape=self.image_shape, flip_invariant=self.flip_invariant,
+                          random_state=self.random_state, max_memory=self.max_memory)
 
 
 _COMMON_DOC = r"""
@@ -63,6 +63,10 @@ _COMMON_DOC = r"""
         Shape of one image (rows of ``X`` are flattened row-major ``(H, W, C)``); ``None``:
         ``(1, 1, n_features)``, one pixel with the features as channels (a fully connected
         NTK); always pass it for images.
+    flip_invariant : bool, default=False
+        Features averaged over each image and its mirror image (see :class:`CNTKSketch`):
+        the kernel of the network averaged over horizontal flips, at twice the
+        featurisation cost.
 """ + RIDGE_PARAMS_DOC
 
 _DEFAULTS_DOC = """

@@ -253,6 +253,13 @@ class CNTKSketch(BaseFeatureMap):
         order. ``None``: ``(1, 1, n_features)``, one pixel whose channels are the features
         (every window holds the centre pixel only and the kernel is a fully connected NTK,
         so plain 2-D data is accepted); always pass it for images.
+    flip_invariant : bool, default=False
+        Average the features of each image and of its mirror image (the width axis
+        reversed), :math:`\tfrac12[\varphi(x) + \varphi(mx)]`: the features then approximate
+        ``cntk_kernel(..., flip_invariant=True)``, the kernel of the network averaged over
+        horizontal flips, and are identical for an image and its mirror image. Twice the
+        featurisation cost (and intermediate memory per image); for data whose labels do
+        not change under a horizontal flip, as most natural photographs and Fashion-MNIST.
 """ + RUN_PARAMS_DOC + r"""
     Attributes
     ----------
@@ -331,6 +338,7 @@ class CNTKSketch(BaseFeatureMap):
         "degree": [Interval(Integral, 1, None, closed="left")],
         "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
         "image_shape": ["array-like", None],
+        "flip_invariant": ["boolean"],
         "verbose": ["verbose"],
     }
     _namespace_attribute = "polynomial_coef_"
@@ -339,7 +347,7 @@ class CNTKSketch(BaseFeatureMap):
 
     def __init__(self, n_components=1024, *, architecture=None, depth=None, filter_size=3,
                  padding="same", degree=4, sketch_dim=None, image_shape=None,
-                 random_state=None, max_memory=None, verbose=0):
+                 flip_invariant=False, random_state=None, max_memory=None, verbose=0):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
@@ -411,7 +419,8 @@ class CNTKSketch(BaseFeatureMap):
 
     def _bytes_per_row(self, itemsize):
         """Peak bytes of intermediates per image, from the state widths of the largest layer."""
-        return int(1.5 * itemsize * self._network.entries_per_image)
+        copies = 2 if self.flip_invariant else 1  # an image and its mirror image
+        return int(1.5 * itemsize * copies * self._network.entries_per_image)
 
     def _batch_multiple(self, xp):
         return _n_threads(xp)
@@ -443,7 +452,11 @@ class CNTKSketch(BaseFeatureMap):
     def _features(self, xp, X, device):
         params = _Params(xp, X.dtype, device)
         images = xp.reshape(X, (X.shape[0],) + tuple(self.image_shape_))
-        pooled = self._network.features(FeatureContext(xp, params), images)
+        ctx = FeatureContext(xp, params)
+        pooled = self._network.features(ctx, images)
+        if self.flip_invariant:
+            mirrored = self._network.features(ctx, xp.flip(images, axis=2))
+            pooled = (pooled + mirrored) * 0.5
         if self._feature_scale != 1.0:
             pooled = pooled * self._feature_scale
         return self._output(xp, pooled, params)

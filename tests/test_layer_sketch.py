@@ -62,6 +62,7 @@ def _readout(layers, X, shape, seed=0, sketch_dim=64):
     CNTKSketchClassifier(64, architecture="myrtle", random_state=0),
     CNTKSketchClassifier(random_state=0),  # the defaults: pool_flatten, 2048 features
     CNTKSketchRegressor(random_state=0),
+    CNTKSketchClassifier(64, flip_invariant=True, random_state=0),
 ])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -89,6 +90,71 @@ def test_approximation_acceptance(architecture, rng):
     error_256 = _mean_error(architecture, 256, rng)
     assert error_4096 <= 0.10
     assert error_4096 < error_256
+
+
+def _mirror(X, shape):
+    return X.reshape((-1,) + shape)[:, :, ::-1, :].reshape(len(X), -1)
+
+
+@pytest.mark.parametrize("architecture", [None, "pool_flatten", MIXED],
+                         ids=["none", "pool_flatten", "mixed"])
+def test_flip_invariant_kernel_is_the_flip_average(architecture, rng):
+    """The exact kernel is the average of the four image/mirror-image pairs (computed here by
+    four plain calls) and does not change when either argument is mirrored."""
+    shape = (5, 6, 2)  # an even width: the mirror image moves every column
+    X = rng.standard_normal((4, 60))
+    Y = rng.standard_normal((3, 60))
+
+    def plain(A, B):
+        return cntk_kernel(A, B, architecture=architecture, image_shape=shape)
+
+    mX, mY = _mirror(X, shape), _mirror(Y, shape)
+    expected = (plain(X, Y) + plain(X, mY) + plain(mX, Y) + plain(mX, mY)) / 4
+    K = cntk_kernel(X, Y, architecture=architecture, image_shape=shape, flip_invariant=True)
+    np.testing.assert_allclose(K, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(cntk_kernel(mX, Y, architecture=architecture, image_shape=shape,
+                                           flip_invariant=True), K, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(plain(X, Y), K)  # the images are not mirror-symmetric
+    square = cntk_kernel(X, architecture=architecture, image_shape=shape, flip_invariant=True)
+    np.testing.assert_allclose(square, (plain(X, X) + plain(X, mX) + plain(mX, X)
+                                        + plain(mX, mX)) / 4, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("architecture", ["gap", "pool_flatten", MIXED],
+                         ids=["gap", "pool_flatten", "mixed"])
+def test_flip_invariant_sketch(architecture, rng):
+    """An image and its mirror image get the same features, and on 16 images 8x8x3 the
+    error against the flip-averaged kernel is <= 0.10 at 4096 (mean of 3 seeds), smaller
+    than at 256."""
+    errors = {256: [], 4096: []}
+    for seed in (0, 1, 2):
+        X = rng.standard_normal((16, int(np.prod(SHAPE))))
+        K = cntk_kernel(X, architecture=architecture, image_shape=SHAPE, flip_invariant=True)
+        for n_components in errors:
+            sketch = CNTKSketch(n_components, architecture=architecture, image_shape=SHAPE,
+                                flip_invariant=True, random_state=seed).fit(X)
+            errors[n_components].append(relative_error(sketch.transform(X), K))
+    np.testing.assert_array_equal(sketch.transform(_mirror(X, SHAPE)), sketch.transform(X))
+    assert np.mean(errors[4096]) <= 0.10
+    assert np.mean(errors[4096]) < np.mean(errors[256])
+
+
+def test_flip_invariant_features_are_the_average_of_image_and_mirror_image(rng):
+    """Same random_state: the flip-invariant features are the mean of the plain map's pooled
+    vectors of an image and of its mirror image, projected; the batch size never matters."""
+    X = rng.standard_normal((7, int(np.prod(SHAPE))))
+    flip = CNTKSketch(128, architecture="pool_flatten", image_shape=SHAPE,
+                      flip_invariant=True, random_state=4).fit(X)
+    plain = CNTKSketch(128, architecture="pool_flatten", image_shape=SHAPE,
+                       random_state=4).fit(X)
+    params = _Params(np, X.dtype, None)
+    pooled = [FeatureNetwork.features(plain._network, FeatureContext(np, params),
+                                      A.reshape((-1,) + SHAPE)) for A in (X, _mirror(X, SHAPE))]
+    expected = plain._output(np, (pooled[0] + pooled[1]) * 0.5, params)
+    np.testing.assert_allclose(flip.transform(X), expected, rtol=1e-12, atol=1e-14)
+    one_by_one = np.vstack([flip.set_params(max_memory=1).transform(X[i:i + 1])
+                            for i in range(len(X))])
+    np.testing.assert_allclose(one_by_one, expected, rtol=1e-12, atol=1e-14)
 
 
 def test_pool_flatten_sketch_where_the_input_is_pooled(rng):
@@ -370,3 +436,54 @@ def test_default_sketch_dim_is_wide_only_where_relus_see_one_position():
     assert width("flatten") == 512
     assert width(MIXED) == 512  # its first ReLU runs on the 8x8 map
     assert width("fc", sketch_dim=100) == 100
+
+
+def test_monomial_features_are_the_exact_powers(rng):
+    """<M_j(u), M_j(v)> = <u, v>^j, with binom(d + j - 1, j) coordinates."""
+    from math import comb
+
+    from sklearn_ntk._monomials import count_monomials, monomial_plan, monomial_powers
+
+    U, V = rng.standard_normal((5, 9)), rng.standard_normal((4, 9))
+    plan = monomial_plan(9, 4)
+    for j, (P, Q) in enumerate(zip(monomial_powers(np, U, plan), monomial_powers(np, V, plan)),
+                               start=1):
+        assert P.shape == (5, comb(9 + j - 1, j))
+        np.testing.assert_allclose(P @ Q.T, (U @ V.T) ** j, rtol=1e-11, atol=1e-11)
+    assert count_monomials(9, 4) == 9 + 45 + 165 + 495
+
+
+def test_first_relu_on_few_inputs_uses_exact_monomials(rng, monkeypatch):
+    """On a grey-scale 3x3 patch (9 inputs, 714 monomials up to degree 4) the first ReLU's
+    features are exact monomials: the pooled vectors' inner products equal the kernel of the
+    same network whose ReLU is replaced by the fitted polynomial, to rounding. Only the final
+    projection is random."""
+    import sklearn_ntk.layers._relu as relu_module
+
+    shape = (8, 8, 1)
+    X = rng.standard_normal((6, 64))
+    sketch = CNTKSketch(4096, architecture="pool_flatten", image_shape=shape,
+                        random_state=0).fit(X)
+    params = sketch._network.params[1]
+    assert "monomials" in params and "poly" not in params
+    P = _pooled_vectors(sketch, X)
+    assert sketch.n_pooled_ == P.shape[1] == 64 * (1 + 714)
+    c = np.asarray(params["c"])
+
+    def fitted_relu(rho, k0, k1):  # Sigma' + Theta' of the fused ReLU as the polynomial
+        k1[...] = np.polynomial.polynomial.polyval(rho, c)
+        k0[...] = 0.0
+
+    monkeypatch.setattr(relu_module, "relu_kernels", fitted_relu)
+    K_poly = cntk_kernel(X, architecture="pool_flatten", image_shape=shape)
+    np.testing.assert_allclose(P @ P.T, K_poly, rtol=1e-10, atol=1e-12)
+    # a narrower sketch_dim (4 m < 714) keeps the PolySketch
+    narrow = CNTKSketch(1024, architecture="pool_flatten", image_shape=shape,
+                        random_state=0).fit(X)
+    assert "poly" in narrow._network.params[1]
+
+
+def _pooled_vectors(sketch, X):
+    params = _Params(np, X.dtype, None)
+    return sketch._network.features(FeatureContext(np, params),
+                                    X.reshape((-1,) + tuple(sketch.image_shape_)))

@@ -275,6 +275,7 @@ def linear_features(layer, ctx, state, params, padding):
 
 def draw_relu(rng, spec, config):
     r"""Polynomial fits, PolySketch and TensorSRHT of a ReLU layer; see :func:`relu_features`."""
+    from .._monomials import count_monomials, monomial_plan
     from .._polyfit import fit_dot_product_polynomial
     from .._sketches import draw_polysketch, draw_srht
     from ._ops import _allocate, _allocate_capped
@@ -302,6 +303,16 @@ def draw_relu(rng, spec, config):
         params["errors"].append(float(error_c))
         params["degc"] = [j for j in range(1, len(c)) if c[j] > 0]
         degrees += params["degc"]
+        top = max(degrees + [1])
+        if count_monomials(spec.g_width, top) <= 4 * m:
+            # few inputs (a grey-scale 3x3 patch: 714 monomials up to degree 4): the exact
+            # monomial features are narrower than the sketches they replace, cheaper to
+            # compute and carry no sketching noise
+            params["monomials"] = monomial_plan(spec.g_width, top)
+            sizes = [math.comb(spec.g_width + j - 1, j) for j in range(top + 1)]
+            gs = sum(sizes[j] for j in params["deg1"]) if need_g else 0
+            ts = sum(sizes[j] for j in params["degc"])
+            return params, replace(spec, ge=ge, gs=gs, te=1, ts=ts, mode="sum", lower=0.0)
         if params["degc"]:
             params["theta_widths"] = (
                 [m] * len(params["degc"]) if config.full_width
@@ -363,9 +374,11 @@ ho)` as one
     g = flat(g)
     g_norm = xp.sqrt(xp.sum(g * g, axis=-1, keepdims=True))
     mu = g / xp.where(g_norm > 0, g_norm, xp.ones_like(g_norm))
-    powers = polysketch_powers(xp, mu, params["poly"], ctx.device)
     root = xp.sqrt(flat(state.norms) * 0.5)
     a = params["a"]
+    if "monomials" in params:
+        return _monomial_relu(ctx, state, params, mu, root, spatial)
+    powers = polysketch_powers(xp, mu, params["poly"], ctx.device)
     ge = gs = te = ts = None
     if params["need_g"]:
         ge = spatial(root * math.sqrt(a[0]))
@@ -388,6 +401,30 @@ ho)` as one
     else:
         mode = state.mode  # Theta = 0 stays 0
     return FeatureState(ge, gs, te, ts, state.norms * 0.5, mode)
+
+
+def _monomial_relu(ctx, state, params, mu, root, spatial):
+    r"""The fused ReLU with exact monomial features :math:`M_j(\mu_p)` (``_monomials``).
+
+    :math:`g'_p = \sqrt{N_p/2}\,[\sqrt{a_0}, \sqrt{a_j} M_j(\mu_p)]_j` and
+    :math:`t'_p = \sqrt{N_p/2}\,[\sqrt{c_0}, \sqrt{c_j} M_j(\mu_p)]_j` have exactly the
+    inner products of the fitted polynomials: no sketching noise, no ratio estimator.
+    """
+    from .._monomials import monomial_powers
+
+    xp = ctx.xp
+    powers = monomial_powers(xp, mu, params["monomials"], ctx.device)
+
+    def polynomial(coef, degrees):
+        exact = spatial(root * math.sqrt(coef[0]))
+        blocks = [powers[j - 1] * (root * math.sqrt(coef[j])) for j in degrees]
+        return exact, (spatial(xp.concat(blocks, axis=-1)) if blocks else None)
+
+    ge = gs = None
+    if params["need_g"]:
+        ge, gs = polynomial(params["a"], params["deg1"])
+    te, ts = polynomial(params["c"], params["degc"])
+    return FeatureState(ge, gs, te, ts, state.norms * 0.5, "sum")
 
 
 # --------------------------------------------------------------------------- pooling
