@@ -49,6 +49,13 @@ def _sampled_fft(xp, U, params, device):
         spectrum = fft_last(xp, U * signs)
         return xp.take(spectrum, to_device(xp, indices, device), axis=-1)
     half = rfft_last(xp, U * signs)
+    if 2 * indices.shape[0] < n:
+        # Few samples of a long spectrum (the final projection of a wide pooled vector):
+        # read each sampled frequency above n/2 as the conjugate of its stored mirror, O(m).
+        upper = indices > n // 2
+        sampled = xp.take(half, to_device(xp, np.where(upper, n - indices, indices), device),
+                          axis=-1)
+        return xp.where(to_device(xp, upper, device), xp.conj(sampled), sampled)
     # Rebuild the full spectrum from the half one, (Fv)_{n-k} = conj((Fv)_k): O(n) per row,
     # cheaper than fixing up the m sampled entries when m > n.
     mirrored = xp.conj(xp.flip(half[..., 1:(n + 1) // 2], axis=-1))
