@@ -54,6 +54,9 @@ def architectures():
         "myrtle5": dict(architecture="myrtle", depth=5),
         # the CNTK estimators' default network: AvgPool(2), Conv(3), ReLU(), Flatten()
         "pool_flatten1": dict(architecture="pool_flatten", depth=1),
+        "pool_flatten1_flip": dict(architecture="pool_flatten", depth=1, flip_invariant=True),
+        "pool_conv_flip": dict(architecture=[AvgPool(2), Conv(3), ReLU(), Conv(3), ReLU(),
+                                             Flatten()], flip_invariant=True),
     }
 
 

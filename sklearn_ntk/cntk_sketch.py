@@ -49,7 +49,12 @@ position of every image of a batch. Each layer maps the state by its own feature
   is :math:`\tfrac12\sqrt{N_p N'_q}\,(\kappa_1 + t\kappa_0)(\rho_{pq})`: one polynomial
   :math:`\sum_j c_j t^j` in the same powers, with no TensorSRHT (whose independent
   estimate of the :math:`\kappa_0` term added noise: about one point of test accuracy at
-  depth 1 on Fashion-MNIST, see the benchmark page).
+  depth 1 on Fashion-MNIST, see the benchmark page). When that ReLU sees few inputs (a 3x3
+  patch of a grey-scale image has 9, hence 714 monomials up to degree 4) and the monomials
+  are no wider than ``4 sketch_dim``, the powers are not sketched at all: the weighted
+  monomials :math:`M_j(\mu_p)_\alpha = \sqrt{j!/\alpha!}\,\mu_p^\alpha` satisfy
+  :math:`\langle M_j(\mu), M_j(\mu')\rangle = \langle\mu, \mu'\rangle^j` exactly, so that
+  layer adds no noise and costs a few products per monomial instead of FFTs.
 * **AvgPool / GlobalAvgPool / Flatten**: averages (resp. a scaled concatenation) of the
   per-position features, exact given their inputs.
 
@@ -81,7 +86,6 @@ from ._images import check_conv_geometry, check_filter_size, check_image_shape, 
 from ._sketches import draw_srht, srht
 from .layers._features import FeatureContext
 from .layers._ops import _n_threads, _Params
-from .layers._ops import window_fold, window_patches  # noqa: F401  (public helpers)
 from .layers._relu import ReLU
 from .layers._serial import FeatureNetwork, Serial, check_layers
 from .layers.presets import FILTER_PRESETS, PRESETS, gap, preset

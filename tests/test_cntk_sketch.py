@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ntk import CNTKSketch, CNTKSketchClassifier, CNTKSketchRegressor, cntk_kernel
-from sklearn_ntk.cntk_sketch import window_fold, window_patches
+from sklearn_ntk.layers._ops import window_fold, window_patches
 
 needs_array_api = pytest.mark.skipif(os.environ.get("SCIPY_ARRAY_API") != "1",
                                      reason="set SCIPY_ARRAY_API=1 to test array-API inputs")
