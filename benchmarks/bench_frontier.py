@@ -77,7 +77,7 @@ def _ridge_on(transformer, classification):
 
 
 class _Adapter:
-    """Gives a scikit-learn transformer the two private hooks our estimators use."""
+    """Gives a scikit-learn transformer the private hooks our estimators use."""
 
     _fit_reads_data = True
 
@@ -101,6 +101,9 @@ class _Adapter:
 
     def _bytes_per_row(self, itemsize):
         return 4 * itemsize * self._n_features_out
+
+    def _batch_multiple(self, xp):
+        return 1
 
 
 def run_one(name, make, X_train, y_train, X_test, y_test, classification):

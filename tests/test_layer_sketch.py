@@ -481,6 +481,10 @@ def test_first_relu_on_few_inputs_uses_exact_monomials(rng, monkeypatch):
     narrow = CNTKSketch(1024, architecture="pool_flatten", image_shape=shape,
                         random_state=0).fit(X)
     assert "poly" in narrow._network.params[1]
+    # so does a ReLU whose outputs a later convolution folds (a fold needs wide vectors)
+    deep = CNTKSketch(4096, architecture=[Conv(3), ReLU(), AvgPool(2), Conv(3), ReLU(),
+                                          Flatten()], image_shape=shape, random_state=0).fit(X)
+    assert "poly" in deep._network.params[1]
 
 
 def _pooled_vectors(sketch, X):

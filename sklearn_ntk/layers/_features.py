@@ -90,7 +90,10 @@ class SketchConfig:
     """Settings shared by every layer's draw: polynomial ``degree`` and sketch width ``m``.
 
     ``fuse`` and ``full_width`` are per-ReLU flags set by the loop (see
-    :class:`~sklearn_ntk.layers.ReLU`); ``need_g``: whether later layers read :math:`g`.
+    :class:`~sklearn_ntk.layers.ReLU`); ``need_g``: whether later layers read :math:`g`;
+    ``folded``: whether a convolution's signed window fold reads this ReLU's outputs (before
+    the next ReLU re-sketches them). A fold is only accurate on wide, spread-out vectors, so
+    exact monomial features, narrow and concentrated, are used only where nothing folds them.
     """
 
     degree: int
@@ -98,6 +101,7 @@ class SketchConfig:
     fuse: bool = False
     full_width: bool = False
     need_g: bool = True
+    folded: bool = True
 
 
 class FeatureState:
@@ -304,7 +308,7 @@ def draw_relu(rng, spec, config):
         params["degc"] = [j for j in range(1, len(c)) if c[j] > 0]
         degrees += params["degc"]
         top = max(degrees + [1])
-        if count_monomials(spec.g_width, top) <= 4 * m:
+        if not config.folded and count_monomials(spec.g_width, top) <= 4 * m:
             # few inputs (a grey-scale 3x3 patch: 714 monomials up to degree 4): the exact
             # monomial features are narrower than the sketches they replace, cheaper to
             # compute and carry no sketching noise

@@ -440,4 +440,8 @@ def _relu_flags(body, i):
     need_g = bool(weighted)
     full_width = (not any(isinstance(layer, ReLU) for layer in later)
                   and any(isinstance(layer, GlobalAvgPool) for layer in later))
-    return {"fuse": fuse, "need_g": need_g, "full_width": full_width}
+    until_relu = later[:next((k for k, layer in enumerate(later) if isinstance(layer, ReLU)),
+                             len(later))]
+    folded = any(isinstance(layer, Conv) and layer.filter_shape != (1, 1)
+                 for layer in until_relu)
+    return {"fuse": fuse, "need_g": need_g, "full_width": full_width, "folded": folded}
