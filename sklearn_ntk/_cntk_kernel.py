@@ -280,8 +280,9 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         :math:`m`): :math:`\tfrac14[K(x, y) + K(x, my) + K(mx, y) + K(mx, my)]`, the inner
         product of the flip-averaged features :math:`\tfrac12[\varphi(x) + \varphi(mx)]`
         (what ``CNTKSketch(flip_invariant=True)`` approximates). It is invariant to flipping
-        either image; for a mirror-symmetric network (odd filters, or windows that tile the
-        image) it equals :math:`\tfrac12[K(x, y) + K(x, my)]`. Four times the cost.
+        either image; for a mirror-symmetric network (odd filters and pooling windows that
+        tile the image) it equals :math:`\tfrac12[K(x, y) + K(x, my)]`. Four times the cost
+        of the plain kernel, and a work array four times the size of the output.
     max_memory : int, default=None
         Bytes of work arrays (beyond the inputs and the output) that the blocks of image
         pairs may hold together, over all threads; at least one pair per block is always
@@ -360,7 +361,11 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         K = _network_kernel(both_x, both_y, layers, depth, filter_size, padding, kind,
                             batch_size, max_memory, verbose)
         n_y = K.shape[1] // 2
-        return 0.25 * (K[:n_x, :n_y] + K[:n_x, n_y:] + K[n_x:, :n_y] + K[n_x:, n_y:])
+        out = K[:n_x, :n_y] + K[:n_x, n_y:]
+        out += K[n_x:, :n_y]
+        out += K[n_x:, n_y:]
+        out *= 0.25
+        return out
     return _network_kernel(images_x, images_y, layers, depth, filter_size, padding, kind,
                            batch_size, max_memory, verbose)
 

@@ -50,8 +50,10 @@ position of every image of a batch. Each layer maps the state by its own feature
   :math:`\sum_j c_j t^j` in the same powers, with no TensorSRHT (whose independent
   estimate of the :math:`\kappa_0` term added noise: about one point of test accuracy at
   depth 1 on Fashion-MNIST, see the benchmark page). When that ReLU sees few inputs (a 3x3
-  patch of a grey-scale image has 9, hence 714 monomials up to degree 4) and the monomials
-  are no wider than ``4 sketch_dim``, the powers are not sketched at all: the weighted
+  patch of a grey-scale image has 9, hence 714 monomials up to degree 4), the monomials are
+  no wider than ``4 sketch_dim``, and no convolution folds that layer's outputs before the
+  next ReLU (a signed fold is only accurate on wide, spread-out vectors), the powers are
+  not sketched at all: the weighted
   monomials :math:`M_j(\mu_p)_\alpha = \sqrt{j!/\alpha!}\,\mu_p^\alpha` satisfy
   :math:`\langle M_j(\mu), M_j(\mu')\rangle = \langle\mu, \mu'\rangle^j` exactly, so that
   layer adds no noise and costs a few products per monomial instead of FFTs.
@@ -248,8 +250,10 @@ class CNTKSketch(BaseFeatureMap):
         every pixel), or ``n_components // 2`` for an ``architecture`` whose ReLUs all act
         on a single position (``"fc"``, or ReLUs after a ``Flatten``), where it is paid
         once per image. The features are a projection of
-        the pooled vector, of ``n_pooled_ = 1 + 2 m k`` real coordinates (``k``: the number
-        of sketched blocks of the last layer, ``degree + 1`` or fewer), so their rank is at
+        the pooled vector, of ``n_pooled_`` real coordinates (for global average pooling
+        ``1 + 2 m k``, ``k`` the number of sketched blocks of the last layer, ``degree + 1``
+        or fewer; a width independent of ``m`` where exact monomials replace the sketch, see
+        the module docstring), so their rank is at
         most ``n_pooled_``: ``n_components`` beyond it adds no rank (it only lowers the noise
         of the final projection); a wider ``sketch_dim`` does.
     image_shape : tuple (H, W) or (H, W, C), default=None

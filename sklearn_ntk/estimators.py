@@ -133,7 +133,8 @@ class _BaseFeatureRidge(BaseEstimator):
         # own intermediates are bounded separately by its transform batches. Counting both
         # here made batches of a few images for CNTKSketch, and the cost of the m x m Gram
         # update and merge per batch then dominated the fit.
-        batch = rows_per_batch(2 * 8 * feature_map._n_features_out, self.max_memory)
+        batch = rows_per_batch(2 * 8 * feature_map._n_features_out, self.max_memory,
+                               feature_map._batch_multiple(xp))
         stats = RidgeStatistics.empty(feature_map._n_features_out, Y.shape[1])
         with progress(-(-X.shape[0] // batch), self._verbosity(),
                       f"{type(self).__name__}.fit") as bar:

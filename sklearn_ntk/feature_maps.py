@@ -220,7 +220,9 @@ class NTKSketch(BaseFeatureMap):
         The one-shot polynomial needs :math:`\Theta(x, y) = \|x\|\|y\| K_L(t)`, which a
         bias breaks; the layer core sketches every layer instead (PolySketch of each ReLU's
         kappa polynomials of degree ``degree``, TensorSRHT products, blocks rescaled to their
-        exact norms: a ratio estimator), on one "pixel" whose channels are the features. Its
+        exact norms: a ratio estimator; on few input features the first ReLU uses the exact
+        monomials of its polynomial instead, see :class:`CNTKSketch`), on one "pixel" whose
+        channels are the features. Its
         dense layers scale the input by :math:`\sqrt{2/d}`, so rows are multiplied by
         :math:`\sqrt{d/2}` first and the features approximate ``ntk_kernel(X, bias=bias)``.
         ``sketch_dim`` defaults to ``n_components`` here (at 4,096 components, depth 1-3 and

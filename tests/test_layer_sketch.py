@@ -152,9 +152,10 @@ def test_flip_invariant_features_are_the_average_of_image_and_mirror_image(rng):
                                       A.reshape((-1,) + SHAPE)) for A in (X, _mirror(X, SHAPE))]
     expected = plain._output(np, (pooled[0] + pooled[1]) * 0.5, params)
     np.testing.assert_allclose(flip.transform(X), expected, rtol=1e-12, atol=1e-14)
-    one_by_one = np.vstack([flip.set_params(max_memory=1).transform(X[i:i + 1])
-                            for i in range(len(X))])
+    one_by_one = flip.set_params(max_memory=1).transform(X)  # 7 batches of one image
     np.testing.assert_allclose(one_by_one, expected, rtol=1e-12, atol=1e-14)
+    with pytest.raises(TypeError, match="flip_invariant"):
+        cntk_kernel(X, image_shape=SHAPE, flip_invariant=1)
 
 
 def test_pool_flatten_sketch_where_the_input_is_pooled(rng):
@@ -419,6 +420,22 @@ def test_array_api_strict_features_match_numpy(architecture, rng):
     assert _rel(np.asarray(Z), expected) <= 1e-6
     reference = CNTKSketchClassifier(alpha=0.1, **params).fit(X, y)
     assert _rel(np.asarray(scores), reference.decision_function(X)) <= 1e-6
+
+
+@needs_array_api
+def test_array_api_strict_monomials_and_flips_match_numpy(rng):
+    """The exact monomial first layer and the flip average on array_api_strict arrays."""
+    xps = pytest.importorskip("array_api_strict")
+    shape = (8, 8, 1)
+    X = rng.standard_normal((6, 64))
+    params = dict(n_components=4096, architecture="pool_flatten", image_shape=shape,
+                  flip_invariant=True, random_state=2)
+    sketch = CNTKSketch(**params).fit(X)
+    assert "monomials" in sketch._network.params[1]
+    expected = sketch.transform(X)
+    with config_context(array_api_dispatch=True):
+        Z = CNTKSketch(**params).fit_transform(xps.asarray(X))
+    assert _rel(np.asarray(Z), expected) <= 1e-10
 
 
 def test_default_sketch_dim_is_wide_only_where_relus_see_one_position():

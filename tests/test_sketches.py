@@ -280,3 +280,17 @@ def test_polyfit_accuracy_of_known_cases():
     for depth in (1, 2, 3):
         _, e = fit_dot_product_polynomial("ntk", 8, depth=depth, lower=-1.0)
         assert e / (depth + 1) < 0.06
+
+
+@pytest.mark.parametrize("n, m", [(5, 2), (6, 2), (101, 20), (128, 40), (1000, 3)])
+def test_sampled_fft_of_few_frequencies_reads_the_mirror(n, m, rng):
+    """With 2 m < n the sampled frequencies above n/2 are read as conjugates of the stored
+    half spectrum: the same values as the full complex FFT, Nyquist frequency included."""
+    from sklearn_ntk._sketches import _sampled_fft
+
+    params = draw_srht(np.random.RandomState(n), n, m)
+    params["indices"][:2] = [n // 2, n - 1]  # the Nyquist (or middle) and the last frequency
+    U = rng.standard_normal((3, n))
+    expected = np.fft.fft(U * params["signs"], axis=-1)[:, params["indices"]]
+    np.testing.assert_allclose(_sampled_fft(np, U, params, None), expected, rtol=1e-10,
+                               atol=1e-10)
