@@ -312,10 +312,9 @@ def draw_relu(rng, spec, config):
             # few inputs (a grey-scale 3x3 patch: 714 monomials up to degree 4): the exact
             # monomial features are narrower than the sketches they replace, cheaper to
             # compute and carry no sketching noise
-            params["monomials"] = monomial_plan(spec.g_width, top)
-            sizes = [math.comb(spec.g_width + j - 1, j) for j in range(top + 1)]
-            gs = sum(sizes[j] for j in params["deg1"]) if need_g else 0
-            ts = sum(sizes[j] for j in params["degc"])
+            plan = params["monomials"] = monomial_plan(spec.g_width, top)
+            gs = sum(plan[j - 1]["weight"].size for j in params["deg1"]) if need_g else 0
+            ts = sum(plan[j - 1]["weight"].size for j in params["degc"])
             return params, replace(spec, ge=ge, gs=gs, te=1, ts=ts, mode="sum", lower=0.0)
         if params["degc"]:
             params["theta_widths"] = (
