@@ -13,8 +13,8 @@ from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_
 from ._arccos import ntk_on_sphere
 from ._docstrings import FC_NETWORK_PARAMS_DOC, RUN_PARAMS_DOC
 from ._polyfit import fit_dot_product_polynomial
-from ._sketches import allocate_widths, draw_polysketch_blocks, draw_srht, draw_tensor_srht, \
-    polysketch_blocks, polysketch_leaves, prepare_polysketch_blocks, srht, tensor_srht
+from ._sketches import allocate_widths, draw_polysketch_blocks, draw_srht, \
+    polysketch_blocks, polysketch_leaves, prepare_polysketch_blocks, srht
 
 
 # NTKSketch warns when the polynomial's worst error exceeds this share of K_L(1): a bias that
@@ -402,26 +402,6 @@ class NTKSketch(BaseFeatureMap):
         return xp.concat(parts, axis=1) @ params["lone"]
 
 
-def _rescaled(xp, block, target):
-    norms = xp.linalg.vector_norm(block, axis=1, keepdims=True)
-    return block * (target / xp.where(norms > 0, norms, xp.ones_like(norms)))
-
-
-def _draw_arccos_weights(rng, n_in, n_out, leverage):
-    """Gaussian directions, or leverage-score directions with their importance weights.
-
-    Leverage sampling draws :math:`w` from :math:`p(w) \\propto \\|w\\|^2 N(w; 0, I)`: a uniform
-    direction with radius :math:`\\chi_{d+2}`; the weight :math:`\\sqrt{d}/\\|w\\|` makes
-    :math:`E_p[\\,\\mathrm{weight}^2\\, f(w)] = E_N[f(w)]` for every ``f``.
-    """
-    G = rng.standard_normal((n_in, n_out))
-    if not leverage:
-        return G, None
-    radius = np.sqrt(rng.chisquare(n_in + 2, size=n_out))
-    G *= radius / np.linalg.norm(G, axis=0)
-    return G, math.sqrt(n_in) / radius
-
-
 class NTKRandomFeatures(BaseFeatureMap):
     __doc__ = r"""Random features of the ReLU NTK (or NNGP) of any depth and bias (Zandieh et al. 2021).
 
@@ -439,6 +419,12 @@ class NTKRandomFeatures(BaseFeatureMap):
     :math:`\langle\psi(x),\psi(y)\rangle \approx \Theta^{(L)}(x, y)` (NTK); the complex
     TensorSRHT block is output as its real and imaginary parts. The ``bias`` column is left out
     when :math:`\beta = 0`.
+
+    The recursion is the layer loop of :mod:`sklearn_ntk.layers` on the ``fc`` preset, with
+    the random-feature rule of the ReLU (:math:`m_1^{-1/2}\mathrm{ReLU}(W_1^T g)` and a
+    TensorSRHT of the NTK features with :math:`m_0^{-1/2}\,1[W_0^T g > 0]`) in place of the
+    polynomial sketch that :class:`NTKSketch` and :class:`CNTKSketch` use; the output
+    columns are ``[beta, Phi_1, Re T, Im T]``.
 
     Parameters
     ----------
@@ -459,9 +445,10 @@ class NTKRandomFeatures(BaseFeatureMap):
         :math:`\chi_{d+2}`) with importance weights; this is the variant with the spectral
         approximation guarantee.
     exact_norms : bool, default=True
-        Rescale each row's order-1 block and TensorSRHT block to their exact norms, known in
-        closed form: :math:`\|\Phi_1\|^2 = \Sigma^{(L-1)}(x, x) = \|x\|^2 + L\beta^2`
-        and :math:`\|T\|^2 = \Theta^{(L)}(x, x) - \Sigma^{(L)}(x, x) = L\|x\|^2 +
+        At every layer, rescale each row's order-1 block and TensorSRHT block to their exact
+        norms, known from the layer before (:math:`\kappa_0(1) = \kappa_1(1) = 1`); at the
+        output :math:`\|\Phi_1\|^2 = \Sigma^{(L-1)}(x, x) = \|x\|^2 + L\beta^2` and
+        :math:`\|T\|^2 = \Theta^{(L)}(x, x) - \Sigma^{(L)}(x, x) = L\|x\|^2 +
         \tfrac{L(L+1)}{2}\beta^2`. The diagonal :math:`\Theta^{(L)}(x, x)` is then exact and
         the norm noise of every row is gone (the relative Frobenius error of
         :math:`ZZ^T` drops by about a fifth at depth 3, see ``benchmarks/RESULTS.md``). It is
@@ -478,7 +465,8 @@ class NTKRandomFeatures(BaseFeatureMap):
         :math:`m_s` (0 for ``kind="nngp"``).
     input_weights_ : array of shape (n_features + [bias > 0], `n_arccos_components_`)
         Order-1 directions :math:`W` of the first layer (drawn on the host, float64, in the
-        array namespace and on the device of the data passed to ``fit``).
+        array namespace and on the device of the data passed to ``fit``); with a bias, the
+        first row is that of the bias coordinate.
     n_features_in_ : int
 
     References
@@ -537,59 +525,38 @@ class NTKRandomFeatures(BaseFeatureMap):
         return m1, ms
 
     def _fit_params(self, rng, n_features):
+        from .layers._arccos_features import ArccosRule
+        from .layers._serial import FeatureNetwork
+        from .layers.presets import fc
+
         m1, ms = self._split_components()
         m0 = self.arccos_order0_components or m1
         self.n_arccos_components_, self.n_sketch_components_ = m1, ms
-        has_bias = self.bias > 0
-        self._layers = []
-        nu_dim = psi_dim = n_features + has_bias
-        for _ in range(self.depth):
-            W1, lev = _draw_arccos_weights(rng, nu_dim, m1, self.leverage_sampling)
-            layer = {"W1": W1, "scale1": math.sqrt(2.0 / m1) * (lev if lev is not None else 1.0)}
-            if self.kind == "ntk":
-                layer["W0"] = rng.standard_normal((nu_dim, m0))
-                layer["tensor"] = draw_tensor_srht(rng, psi_dim, m0, ms)
-            self._layers.append(layer)
-            nu_dim = m1 + has_bias
-            psi_dim = nu_dim + ms
-        self._m0 = m0
+        width = m1 + (self.bias > 0) + (2 * ms if self.kind == "ntk" else 0)
+        # Unbiased compression when the blocks do not fit: each column (g . u) / sqrt(n)
+        # with Rademacher g; exact norms are then pointless (the projection changes them).
+        compress = width > self.n_components
+        rule = ArccosRule(m1, m0, max(ms, 1), bool(self.leverage_sampling),
+                          bool(self.exact_norms) and not compress)
+        # The preset's first Dense scales its input by sqrt(2/d): rows are multiplied by
+        # sqrt(d/2) first, so that the features approximate ntk_kernel(X, bias=bias).
+        self._network = FeatureNetwork(fc(self.depth, float(self.bias)), (1, 1, n_features),
+                                       rng, degree=1, sketch_dim=1, kind=self.kind,
+                                       arccos=rule)
+        self._input_scale = math.sqrt(n_features / 2.0)
         self._compress = None
-        width = (m1 + has_bias) + (2 * ms if self.kind == "ntk" else 0)
-        if width > self.n_components:
-            # Unbiased compression: each column (g . u) / sqrt(n) with Rademacher g.
-            self._compress = {"matrix": rademacher(rng, (width, self.n_components))
-                              / math.sqrt(self.n_components)}
+        if compress:
+            self._compress = rademacher(rng, (width, self.n_components)) / math.sqrt(
+                self.n_components)
         return self.n_components
 
     def _namespace_array(self):
-        return self._layers[0]["W1"]
-
-    def _rescale_to_exact_norms(self, xp, X, out):
-        """Blocks rescaled to the closed-form norms of ``exact_norms`` (as roots: no overflow)."""
-        L, beta = self.depth, float(self.bias)
-        scale = max_abs_rows(xp, X)
-        r0 = xp.linalg.vector_norm(X / scale, axis=1, keepdims=True) * scale
-        m1, has_bias = self.n_arccos_components_, self.bias > 0
-
-        def hypot(a, b):  # sqrt(a^2 + b^2) for an array a >= 0 and a float b >= 0
-            if b == 0:
-                return a
-            big = xp.maximum(a, xp.full_like(a, b))
-            return big * xp.sqrt((a / big) ** 2 + (b / big) ** 2)
-
-        phi = _rescaled(xp, out[:, :m1], hypot(r0, beta * math.sqrt(L)))
-        parts = [phi]
-        if has_bias:
-            parts.append(out[:, m1:m1 + 1])
-        if self.kind == "ntk":
-            sketch_norm = hypot(r0 * math.sqrt(L), beta * math.sqrt(L * (L + 1) / 2))
-            parts.append(_rescaled(xp, out[:, m1 + has_bias:], sketch_norm))
-        return xp.concat(parts, axis=1)
+        first_relu = next(p for p in self._network.params if p is not None and "arccos" in p)
+        return first_relu["arccos"]["W1"]
 
     def _bytes_per_row(self, itemsize):
-        width = self.n_arccos_components_ + self._m0 + self.n_features_in_
-        return itemsize * (4 * width + 8 * (self.n_arccos_components_
-                                            + self.n_sketch_components_ + 1))
+        return itemsize * (int(1.5 * self._network.entries_per_image)
+                           + 4 * self.n_components)
 
     def _transform_batch(self, xp, X, device):
         if self.bias == 0:
@@ -600,38 +567,12 @@ class NTKRandomFeatures(BaseFeatureMap):
         return self._features(xp, X, device)
 
     def _features(self, xp, X, device):
-        dtype = X.dtype
-        n = X.shape[0]
-        bias_col = (None if self.bias == 0
-                    else xp.full((n, 1), self.bias, dtype=dtype, device=device))
+        from .layers._features import FeatureContext
+        from .layers._ops import _Params
 
-        def with_bias(A):
-            return A if bias_col is None else xp.concat([A, bias_col], axis=1)
-
-        nu = with_bias(X)
-        psi = nu  # real at the input layer; [nu, complex sketch] afterwards
-        m0 = self._m0
-        for layer in self._layers:
-            if self.kind == "ntk":
-                W0 = to_device(xp, layer["W0"], device, dtype)
-                a = xp.astype(nu @ W0 > 0, dtype) * math.sqrt(2.0 / m0)
-            W1 = to_device(xp, layer["W1"], device, dtype)
-            scale1 = layer["scale1"]
-            if not isinstance(scale1, float):
-                scale1 = to_device(xp, scale1, device, dtype)
-            nu = with_bias(xp.maximum(nu @ W1, xp.zeros((), dtype=dtype, device=device)) * scale1)
-            if self.kind == "ntk":
-                sketch = tensor_srht(xp, psi, a, layer["tensor"], device)
-                psi_parts = (nu, sketch)
-                psi = xp.concat([xp.astype(nu, sketch.dtype), sketch], axis=1)
-        if self.kind == "nngp":
-            out = nu
-        else:
-            nu, sketch = psi_parts
-            out = xp.concat([nu, xp.astype(xp.real(sketch), dtype),
-                             xp.astype(xp.imag(sketch), dtype)], axis=1)
-        if self.exact_norms and self._compress is None:
-            out = self._rescale_to_exact_norms(xp, X, out)
+        params = _Params(xp, X.dtype, device)
+        images = xp.reshape(X * self._input_scale, (X.shape[0], 1, 1, X.shape[1]))
+        out = self._network.features(FeatureContext(xp, params), images)
         if self._compress is not None:
-            out = out @ to_device(xp, self._compress["matrix"], device, dtype)
+            out = out @ params.get(self._compress)
         return out

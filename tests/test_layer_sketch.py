@@ -508,3 +508,59 @@ def _pooled_vectors(sketch, X):
     params = _Params(np, X.dtype, None)
     return sketch._network.features(FeatureContext(np, params),
                                     X.reshape((-1,) + tuple(sketch.image_shape_)))
+
+
+# --------------------------------------------------------------------- random-feature rule
+
+
+def _arccos_readout(layers, X, shape, width, kind="ntk", seed=0):
+    from sklearn_ntk.layers._arccos_features import ArccosRule
+
+    rule = ArccosRule(width // 2, width // 2, width // 4)
+    net = FeatureNetwork(layers, shape, np.random.RandomState(seed), degree=1, sketch_dim=1,
+                         kind=kind, arccos=rule)
+    ctx = FeatureContext(np, _Params(np, np.float64, None))
+    return net.features(ctx, X.reshape((X.shape[0],) + tuple(shape)))
+
+
+@pytest.mark.parametrize("kind", ["ntk", "nngp"])
+@pytest.mark.parametrize("architecture", [gap(), MIXED, [Conv(3), ReLU(), Conv(3), ReLU(),
+                                                         Flatten()]],
+                         ids=["gap", "mixed", "flatten2"])
+def test_random_feature_rule_on_any_architecture(architecture, kind, rng):
+    """The arc-cosine ReLU rule (NTKRandomFeatures' rule) runs in the same loop as the
+    sketches, on convolutions, poolings, flattens and biases too: error <= 0.10 at width 4096
+    (mean of 3 seeds) and smaller than at 256, against the exact NTK and NNGP."""
+    def mean_error(width):
+        errors = []
+        for seed in range(3):
+            X = rng.standard_normal((16, int(np.prod(SHAPE))))
+            K = cntk_kernel(X, architecture=architecture, image_shape=SHAPE, kind=kind)
+            Z = _arccos_readout(architecture, X, SHAPE, width, kind, seed)
+            errors.append(relative_error(Z, K))
+        return float(np.mean(errors))
+
+    error_4096 = mean_error(4096)
+    assert error_4096 <= 0.10
+    assert error_4096 < mean_error(256)
+
+
+def test_nngp_readout_of_the_sketches(rng):
+    """FeatureNetwork(kind="nngp") with the polynomial sketches estimates the exact NNGP
+    (no NTK features are carried: the readout is [bias, sqrt(2) g])."""
+    errors = []
+    for seed in range(3):
+        X = rng.standard_normal((16, int(np.prod(SHAPE))))
+        K = cntk_kernel(X, architecture=MIXED, image_shape=SHAPE, kind="nngp")
+        net = FeatureNetwork(MIXED, SHAPE, np.random.RandomState(seed), degree=4,
+                             sketch_dim=1024, kind="nngp")
+        Z = net.features(FeatureContext(np, _Params(np, np.float64, None)),
+                         X.reshape((16,) + SHAPE))
+        assert Z.shape[1] == net.n_out
+        # no NTK features drawn: no kappa0 fit, no fused Sigma + Theta polynomial
+        assert not any(p and ("b" in p or "c" in p) for p in net.params)
+        errors.append(relative_error(Z, K))
+    assert np.mean(errors) <= 0.10
+    with pytest.raises(ValueError, match="kind"):
+        FeatureNetwork(MIXED, SHAPE, np.random.RandomState(0), degree=4, sketch_dim=8,
+                       kind="NTK")

@@ -94,6 +94,9 @@ class SketchConfig:
     ``folded``: whether a convolution's signed window fold reads this ReLU's outputs (before
     the next ReLU re-sketches them). A fold is only accurate on wide, spread-out vectors, so
     exact monomial features, narrow and concentrated, are used only where nothing folds them.
+    ``arccos``: an :class:`~sklearn_ntk.layers._arccos_features.ArccosRule` selects the
+    random-feature rule of the ReLUs instead of the polynomial sketches (``degree`` and
+    ``sketch_dim`` are then unused).
     """
 
     degree: int
@@ -102,6 +105,7 @@ class SketchConfig:
     full_width: bool = False
     need_g: bool = True
     folded: bool = True
+    arccos: object = None
 
 
 class FeatureState:
@@ -517,12 +521,12 @@ def flatten_spec(spec):
 # --------------------------------------------------------------------------- readout
 
 
-def draw_readout(spec, bias):
+def draw_readout(spec, bias, kind="ntk"):
     """Width of the readout vector :math:`\\varphi` (see :func:`readout_features`)."""
     if spec.n_positions != 1:
         raise ValueError("internal error: the readout needs a single position")
     width = 1 if bias else 0
-    if spec.mode in ("zero", "sigma"):
+    if kind == "nngp" or spec.mode in ("zero", "sigma"):
         width += spec.g_width
     elif spec.mode == "theta":
         width += spec.g_width + spec.t_width
@@ -531,10 +535,11 @@ def draw_readout(spec, bias):
     return width
 
 
-def readout_features(ctx, state, bias):
-    r"""NTK features of the linear readout of weight variance 2 and bias :math:`\beta`.
+def readout_features(ctx, state, bias, kind="ntk"):
+    r"""NTK (or NNGP) features of the linear readout of weight variance 2 and bias :math:`\beta`.
 
-    :math:`\mathrm{NTK} = 2\Sigma + \beta^2 + 2\Theta`, so
+    :math:`\mathrm{NNGP} = 2\Sigma + \beta^2`, so :math:`\varphi = [\beta, \sqrt2 g]`
+    for ``kind="nngp"``. :math:`\mathrm{NTK} = 2\Sigma + \beta^2 + 2\Theta`, so
     :math:`\varphi = [\beta, \sqrt2 g, \sqrt2 t]` (:math:`[\beta, \sqrt 2 g]` when
     :math:`\Theta = 0`, :math:`[\beta, 2g]` when :math:`\Theta = \Sigma`,
     :math:`[\beta, \sqrt 2 t]` when :math:`t` estimates :math:`\Sigma + \Theta`).
@@ -546,7 +551,7 @@ def readout_features(ctx, state, bias):
     bias_part = None
     if bias:
         bias_part = xp.full((n, 1, 1, 1), bias, dtype=state.norms.dtype, device=ctx.device)
-    if state.mode == "zero":
+    if kind == "nngp" or state.mode == "zero":
         parts = [bias_part, scale_part(state.ge, root2), scale_part(state.gs, root2)]
     elif state.mode == "sigma":
         parts = [bias_part, scale_part(state.ge, 2.0), scale_part(state.gs, 2.0)]
@@ -571,6 +576,9 @@ def layer_bytes(spec_in, spec_out, config=None, relu=False):
     """
     entries = 2 * (spec_in.n_positions * spec_in.total_width()
                    + spec_out.n_positions * spec_out.total_width())
-    if relu:
+    if relu and config.arccos is not None:
+        from ._arccos_features import arccos_relu_bytes
+        entries += arccos_relu_bytes(spec_in, config.arccos)
+    elif relu:
         entries += spec_in.n_positions * 2 * config.sketch_dim * (config.degree + 2)
     return entries

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Layer
+from ._arccos_features import draw_relu_arccos, relu_arccos_features
 from ._features import draw_relu, relu_features
 
 
@@ -78,12 +79,20 @@ class ReLU(Layer):
         return shape
 
     def draw_features(self, rng, spec, config):
-        """Polynomial fits and sketches; see :func:`~sklearn_ntk.layers._features.draw_relu`."""
+        """Polynomial fits and sketches (:func:`~sklearn_ntk.layers._features.draw_relu`),
+        or arc-cosine directions when ``config.arccos`` is set
+        (:mod:`~sklearn_ntk.layers._arccos_features`)."""
+        if config.arccos is not None:
+            params, out = draw_relu_arccos(rng, spec, config.arccos)
+            return {"arccos": params}, out
         return draw_relu(rng, spec, config)
 
     def features(self, ctx, state, params):
-        """Feature rule: PolySketch of the kappa1 / kappa0 polynomials and a TensorSRHT; see
-        :func:`~sklearn_ntk.layers._features.relu_features`."""
+        """Feature rule: PolySketch of the kappa1 / kappa0 polynomials and a TensorSRHT (see
+        :func:`~sklearn_ntk.layers._features.relu_features`), or arc-cosine random features
+        and a TensorSRHT (:func:`~sklearn_ntk.layers._arccos_features.relu_arccos_features`)."""
+        if "arccos" in params:
+            return relu_arccos_features(ctx, state, params["arccos"])
         return relu_features(ctx, state, params)
 
     def kernel(self, state):

@@ -369,6 +369,12 @@ class FeatureNetwork:
         Degree of the ReLU polynomial fits.
     sketch_dim : int
         Complex width ``m`` of the per-position sketches.
+    kind : {"ntk", "nngp"}, default="ntk"
+        Which kernel the readout vector estimates. For the NNGP no NTK features are
+        computed (every ReLU sees :math:`\Theta = 0`).
+    arccos : ArccosRule, default=None
+        Use the random-feature rule for every ReLU
+        (:mod:`~sklearn_ntk.layers._arccos_features`) instead of the polynomial sketches.
 
     Attributes
     ----------
@@ -395,23 +401,30 @@ class FeatureNetwork:
     the map, which makes the pooled vector cheap).
     """
 
-    def __init__(self, layers, image_shape, rng, *, degree, sketch_dim):
+    def __init__(self, layers, image_shape, rng, *, degree, sketch_dim, kind="ntk",
+                 arccos=None):
         net = self.net = Serial(layers, image_shape)
+        if kind not in ("ntk", "nngp"):
+            raise ValueError(f"kind must be 'ntk' or 'nngp', got {kind!r}.")
+        self.kind = kind
         height, width, channels = net.image_shape
         spec = FeatureSpec(height, width, ge=channels, gs=0)
         self.params, self.fit_errors = [], []
         entries = [spec.n_positions * spec.total_width() * 4]
         for i, layer in enumerate(net.body):
-            config = SketchConfig(int(degree), int(sketch_dim), **_relu_flags(net.body, i))
+            config = SketchConfig(int(degree), int(sketch_dim), **_relu_flags(net.body, i),
+                                  arccos=arccos)
+            if kind == "nngp" and isinstance(layer, ReLU):
+                spec = replace(spec, te=0, ts=0, mode="zero")  # Theta is not tracked
             params, out = layer.draw_features(rng, spec, config)
             shape = net.shapes[i + 1]
             out = replace(out, height=shape.height, width=shape.width)
             entries.append(layer_bytes(spec, out, config, isinstance(layer, ReLU)))
-            if isinstance(layer, ReLU):
+            if isinstance(layer, ReLU) and "errors" in params:
                 self.fit_errors.append(tuple(params["errors"]))
             self.params.append(params)
             spec = out
-        self.n_out = draw_readout(spec, net.readout.bias)
+        self.n_out = draw_readout(spec, net.readout.bias, kind)
         self.entries_per_image = int(max(entries)) + 4 * self.n_out
 
     @property
@@ -426,8 +439,10 @@ class FeatureNetwork:
         norms = xp.sum(ge * ge, axis=-1, keepdims=True)
         state = FeatureState(ge, None, None, None, norms, "zero")
         for layer, params in zip(self.net.body, self.params):
+            if self.kind == "nngp" and isinstance(layer, ReLU):
+                state = state.replace(te=None, ts=None, mode="zero")
             state = layer.features(ctx, state, params)
-        return readout_features(ctx, state, self.net.readout.bias)
+        return readout_features(ctx, state, self.net.readout.bias, self.kind)
 
 
 def _relu_flags(body, i):
