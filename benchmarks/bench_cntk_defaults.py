@@ -22,7 +22,9 @@ import time
 
 import numpy as np
 
-from sklearn_ntk import CNTKSketchClassifier, ntk_kernel
+from sklearn.pipeline import make_pipeline
+
+from sklearn_ntk import CNTKSketchClassifier, ZCAWhitening, ntk_kernel
 from sklearn_ntk._ridge import AUTOMATIC_ALPHA_FACTORS, KernelRidgePath
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,6 +57,16 @@ CANDIDATES = [
     ("defaults + flip_invariant (2048)", dict(flip_invariant=True)),
     ("pool_flatten depth 1, 4096, degree 4, flip_invariant",
      dict(n_components=4096, flip_invariant=True)),
+    # ``zca``: the classifier behind ZCAWhitening(**zca) in a pipeline
+    ("defaults + ZCA(0.01)", dict(zca=dict(regularization=0.01))),
+    ("defaults + ZCA(0.1)", dict(zca=dict(regularization=0.1))),
+    ("defaults + ZCA(1)", dict(zca=dict(regularization=1.0))),
+    ("defaults + ZCA(100)", dict(zca=dict(regularization=100.0))),
+    ("defaults + ZCA(0.1), no per-image standardisation",
+     dict(zca=dict(regularization=0.1, standardize_images=False))),
+    ("flatten depth 1, 2048 + ZCA(0.1)",
+     dict(architecture="flatten", depth=1, zca=dict(regularization=0.1))),
+    ("flatten depth 1, 2048", dict(architecture="flatten", depth=1)),
 ]
 
 
@@ -107,9 +119,15 @@ def table(name, data, candidates):
     for label, params in candidates:
         load = os.getloadavg()[0]
         start = time.perf_counter()
+        params = dict(params)
+        zca = params.pop("zca", None)
         model = CNTKSketchClassifier(image_shape=shape, random_state=0, **params)
+        if zca is not None:
+            model = make_pipeline(ZCAWhitening(**zca), model)
         prediction = model.fit(X_tr.astype(np.float32), y_tr).predict(X_te.astype(np.float32))
         seconds = time.perf_counter() - start
+        if zca is not None:
+            model = model[-1]
         right = (prediction == y_te).astype(float)
         if baseline is None:
             baseline = right

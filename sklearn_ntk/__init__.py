@@ -11,6 +11,7 @@ from .feature_maps import NTKRandomFeatures, NTKSketch
 from .kernels import cntk_kernel, ntk_kernel
 from . import layers
 from .nystroem import NTKNystroem
+from .preprocessing import ZCAWhitening
 
 __version__ = "0.1.0.dev0"
 
@@ -23,6 +24,7 @@ __all__ = [
     "NTKSketch",
     "NTKSketchClassifier",
     "NTKSketchRegressor",
+    "ZCAWhitening",
     "cntk_kernel",
     "ntk_kernel",
 ]
