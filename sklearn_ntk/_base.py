@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._backend import _is_numpy, namespace_of
 from ._progress import progress
-from ._dask import as_dask_array, in_dask_block, is_dask_collection, map_rows, \
+from ._dask import as_dask_array, in_dask_block, is_dask_collection, lazy_rows, \
     output_float_dtype
 
 
@@ -213,13 +213,7 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         check_is_fitted(self)
         if is_dask_collection(X):
-            X = self._dask_input(X)
-            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input.")
-            return map_rows(self.transform, X, self._n_features_out,
-                            output_float_dtype(X.dtype))
+            return lazy_rows(self, self.transform, X, self._n_features_out)
         check_same_namespace(X, self, attribute=self._namespace_attribute, method="transform")
         xp, device = namespace_of(X)
         X = validate_rows(self, X, dtype=float_dtypes(xp))
@@ -243,15 +237,6 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                     out[start:stop, ...] = self._transform_batch(xp, X[start:stop, ...], device)
                 bar.update()
         return out
-
-    def _dask_input(self, X):
-        """A dask array from dask input, checking DataFrame columns against the fit."""
-        X, names = as_dask_array(X, "X")
-        fitted = getattr(self, "feature_names_in_", None)
-        if names is not None and fitted is not None and list(names) != list(fitted):
-            raise ValueError(
-                "The feature names should match those that were passed during fit.")
-        return X
 
     def _batch_multiple(self, xp):
         """Batches are rounded to a multiple of this (the threads ``_transform_batch`` uses)."""

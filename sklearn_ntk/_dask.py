@@ -170,3 +170,22 @@ def reduce_statistics(chunk_statistics, X, y, sample_weight=None):
         parts = merged
     (stats,) = dask.compute(parts[0])
     return stats
+
+
+def lazy_rows(estimator, method, X, n_columns, dtype=None):
+    """``method`` applied lazily to the row chunks of the dask collection ``X``.
+
+    First the checks that ``transform`` / ``predict`` make on in-memory input: the column
+    names of a DataFrame against those seen in ``fit``, and the number of features.
+    ``dtype=None`` means the float dtype of the output for ``X``'s dtype.
+    """
+    X, names = as_dask_array(X, "X")
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if names is not None and fitted is not None and list(names) != list(fitted):
+        raise ValueError("The feature names should match those that were passed during fit.")
+    if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[-1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input.")
+    return map_rows(method, X, n_columns,
+                    output_float_dtype(X.dtype) if dtype is None else dtype)

@@ -19,7 +19,7 @@ from ._backend import namespace_of, to_numpy
 from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch, store_params, \
     validate_rows
 from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collection, \
-    output_float_dtype
+    lazy_rows, output_float_dtype
 from ._progress import progress
 from ._backend import _is_numpy
 from ._ridge import RidgeStatistics, automatic_alphas, ridge_memory_bytes, solve_ridge, \
@@ -422,18 +422,9 @@ class _BaseFeatureRidge(BaseEstimator):
 
     def _lazy(self, method, X, one_column, dtype):
         """``method`` applied lazily to the row chunks of a dask array."""
-        from ._dask import map_rows
-
         check_is_fitted(self)
-        X, names = as_dask_array(X, "X")
-        fitted = getattr(self, "feature_names_in_", None)
-        if names is not None and fitted is not None and list(names) != list(fitted):
-            raise ValueError("The feature names should match those that were passed during fit.")
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input.")
-        return map_rows(method, X, None if one_column else self._n_score_columns(), dtype)
+        return lazy_rows(self, method, X, None if one_column else self._n_score_columns(),
+                         dtype)
 
 
 class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge):

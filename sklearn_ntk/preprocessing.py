@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_fits_in_memory, store_params, validate_rows
-from ._dask import is_dask_collection, map_rows, output_float_dtype
+from ._dask import is_dask_collection, lazy_rows
 
 
 def standardize_rows(X):
@@ -177,15 +177,7 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if is_dask_collection(X):
-            from ._dask import as_dask_array
-
-            X, _ = as_dask_array(X, "X")
-            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[-1]} features, but ZCAWhitening is expecting "
-                    f"{self.n_features_in_} features as input.")
-            return map_rows(self.transform, X, self.n_features_in_,
-                            output_float_dtype(X.dtype))
+            return lazy_rows(self, self.transform, X, self.n_features_in_)
         X = validate_rows(self, X, dtype=[np.float64, np.float32])
         dtype = X.dtype
         if self.standardize_images:

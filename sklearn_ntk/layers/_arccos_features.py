@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .._sketches import draw_tensor_srht, tensor_srht
-from ._features import FeatureState, concat_parts
+from ._features import FeatureState, concat_parts, position_rows
 from ._ops import _as_real, _with_norms
 
 
@@ -119,15 +119,7 @@ def draw_relu_arccos(rng, spec, rule):
 def relu_arccos_features(ctx, state, params):
     """Apply the rule of the module docstring to every position of a feature state."""
     xp = ctx.xp
-    n, height, width = state.shape
-    rows = n * height * width
-
-    def flat(V):
-        return xp.reshape(V, (rows, V.shape[-1]))
-
-    def spatial(V):
-        return xp.reshape(V, (n, height, width, V.shape[-1]))
-
+    flat, spatial = position_rows(xp, state)
     g = flat(concat_parts(xp, [state.ge, state.gs]))
     zero = xp.zeros((), dtype=g.dtype, device=ctx.device)
     scale1 = params["scale1"]

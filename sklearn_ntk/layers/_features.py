@@ -178,6 +178,21 @@ def squared_norms(xp, parts):
     return total
 
 
+def position_rows(xp, state):
+    """``(flat, spatial)``: reshape (n, H, W, k) arrays of ``state``'s map to (n H W, k)
+    rows, one per position, and back."""
+    n, height, width = state.shape
+    rows = n * height * width
+
+    def flat(V):
+        return xp.reshape(V, (rows, V.shape[-1]))
+
+    def spatial(V):
+        return xp.reshape(V, (n, height, width, V.shape[-1]))
+
+    return flat, spatial
+
+
 def scale_part(part, factor):
     return None if part is None else part * factor
 
@@ -368,17 +383,8 @@ ho)` as one
     from ._ops import _as_real, _degree_blocks, _tensor_sketch
 
     xp = ctx.xp
-    n, height, width = state.shape
-    rows = n * height * width
-
-    def flat(V):
-        return xp.reshape(V, (rows, V.shape[-1]))
-
-    def spatial(V):
-        return xp.reshape(V, (n, height, width, V.shape[-1]))
-
-    g = concat_parts(xp, [state.ge, state.gs])
-    g = flat(g)
+    flat, spatial = position_rows(xp, state)
+    g = flat(concat_parts(xp, [state.ge, state.gs]))
     g_norm = xp.sqrt(xp.sum(g * g, axis=-1, keepdims=True))
     mu = g / xp.where(g_norm > 0, g_norm, xp.ones_like(g_norm))
     root = xp.sqrt(flat(state.norms) * 0.5)
