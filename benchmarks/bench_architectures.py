@@ -21,6 +21,7 @@ Reproduce::
     python benchmarks/bench_architectures.py report
     python benchmarks/bench_architectures.py full --arch pool_conv   # all 60,000 -> 10,000
     python benchmarks/bench_architectures.py full --arch rbf         # the RBF baseline
+    python benchmarks/bench_architectures.py frontier    # table of the full-scale runs
 """
 
 import argparse
@@ -199,11 +200,33 @@ def report(args):
               f"| {seconds:.0f} | {ratio} |")
 
 
+def frontier(args):
+    """The full-scale rows (60,000 -> 10,000) as an accuracy-time table per architecture."""
+    rows = [json.loads(line) for line in open(OUT)]
+    groups = {}
+    for r in rows:
+        if r["model"] == "full" and r["n_train"] == 60000:
+            groups.setdefault((r["arch"], r["n_components"]), []).append(r)
+    print("| model | features | seeds | test accuracy (mean) | GCV alpha | fit + predict "
+          "(median) | peak RSS | 1-min load at start |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (name, m), runs in sorted(groups.items()):
+        label = "Nystroem(rbf) + ridge" if name == "rbf" else f"`{name}`"
+        accuracy = np.mean([r["accuracy"] for r in runs])
+        alphas = ", ".join(f"{r['alpha']:.2g}" for r in runs)
+        seconds = float(np.median([r["seconds"] for r in runs]))
+        peak = max(r["peak_rss_mib"] for r in runs)
+        loads = ", ".join(f"{r['load']:.1f}" for r in runs)
+        print(f"| {label} | {m} | {len(runs)} | {accuracy:.4f} | {alphas} | {seconds:.0f} s "
+              f"| {peak:,.0f} MiB | {loads} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["sketch", "exact", "full", "report"],
+    parser.add_argument("what", choices=["sketch", "exact", "full", "report", "frontier"],
                         help="sketch / exact: 2,000 -> 2,000 images; full: all 60,000 -> "
-                             "10,000 (one model per call); report: the equal-data table")
+                             "10,000 (one model per call); report: the equal-data table; "
+                             "frontier: the table of the full-scale runs")
     parser.add_argument("--arch", nargs="+", default=["flatten2"],
                         choices=sorted(architectures()) + ["rbf"],
                         help="architectures by name; 'rbf' (full only): scikit-learn "
@@ -219,8 +242,8 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--dtype", default="float32")
     args = parser.parse_args()
-    {"sketch": run_sketch, "exact": run_exact, "full": run_full,
-     "report": report}[args.what](args)
+    {"sketch": run_sketch, "exact": run_exact, "full": run_full, "report": report,
+     "frontier": frontier}[args.what](args)
 
 
 if __name__ == "__main__":
