@@ -141,6 +141,33 @@ def max_abs_rows(xp, X):
     return xp.where(scale > 0, scale, xp.ones_like(scale))
 
 
+def featurise_with_bias(xp, X, features):
+    """``features(X)`` for a network with a bias, whose squared norms must stay finite.
+
+    A bias breaks the homogeneity that :func:`max_abs_rows` relies on, so rows cannot be
+    rescaled. Squared norms stay finite (with a margin for the layers' factors) while
+    :math:`\max|x_j| \le \sqrt{\mathrm{max\_float}} / (16\sqrt d)`; float32 rows above that
+    are featurised in float64 (the features themselves, of the order of the rows, are
+    representable in float32), and float64 rows above it raise a ValueError naming ``X``
+    instead of returning inf or nan.
+    """
+    n_features = X.shape[1]
+    peak = float(xp.max(xp.abs(X))) if X.shape[0] and n_features else 0.0
+
+    def limit(dtype):
+        return math.sqrt(float(xp.finfo(dtype).max)) / (16.0 * math.sqrt(max(n_features, 1)))
+
+    if peak <= limit(X.dtype):
+        return features(X)
+    if X.dtype == xp.float32 and peak <= limit(xp.float64):
+        return xp.astype(features(xp.astype(X, xp.float64)), xp.float32)
+    raise ValueError(
+        f"X has values up to {peak:.3g}: with bias > 0 the features need squared norms of "
+        f"the rows, which overflow {X.dtype} above {limit(X.dtype):.3g} at "
+        f"{n_features} features. Rescale X (and the bias with it: the network with bias "
+        "beta on X / s is the original one divided by s, with bias beta / s).")
+
+
 class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class: ``fit`` draws every random parameter on the host from ``random_state``;
     ``transform`` applies them row-batch by row-batch in the input's array namespace.

@@ -474,8 +474,7 @@ class FeatureRidgeRegressor(MultiOutputMixin, RegressorMixin, _BaseFeatureRidge)
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         if is_dask_collection(X):
-            return self._lazy(self.predict, X, self._single_target,
-                              output_float_dtype(X.dtype))
+            return self._lazy(self.predict, X, self._single_target, None)
         scores = self._scores(X, "predict")
         return scores[:, 0] if self._single_target else scores
 
@@ -558,8 +557,7 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
         scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
         """
         if is_dask_collection(X):
-            return self._lazy(self.decision_function, X, len(self.classes_) <= 2,
-                              output_float_dtype(X.dtype))
+            return self._lazy(self.decision_function, X, len(self.classes_) <= 2, None)
         scores = self._scores(X, "decision_function")
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]

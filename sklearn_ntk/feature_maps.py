@@ -8,8 +8,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import _is_numpy, to_device
-from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, polysketch_bytes, \
-    rademacher, renamed_attribute, rows_per_batch, store_params
+from ._base import BaseFeatureMap, featurise_with_bias, lone_column_weight, max_abs_rows, \
+    polysketch_bytes, rademacher, renamed_attribute, rows_per_batch, store_params
 from ._arccos import ntk_on_sphere
 from ._docstrings import FC_NETWORK_PARAMS_DOC, RUN_PARAMS_DOC
 from ._polyfit import fit_dot_product_polynomial
@@ -301,7 +301,8 @@ class NTKSketch(BaseFeatureMap):
 
     def _transform_batch(self, xp, X, device, out=None):
         if self._layered is not None or (out is not None and not _is_numpy(xp)):
-            Z = self._layered_features(xp, X, device) if self._layered is not None \
+            Z = featurise_with_bias(xp, X, lambda A: self._layered_features(xp, A, device)) \
+                if self._layered is not None \
                 else self._transform_batch(xp, X, device)
             if out is not None:
                 out[...] = Z
@@ -408,11 +409,11 @@ class NTKRandomFeatures(BaseFeatureMap):
     With :math:`\Phi_1(z) = \sqrt{2/m_1}\,\mathrm{ReLU}(W^T z)` (order-1 arc-cosine features,
     :math:`E\langle\Phi_1(z),\Phi_1(z')\rangle = \|z\|\|z'\|\kappa_1(\rho)`) and
     :math:`\Phi_0(z) = \sqrt{2/m_0}\,1[W'^T z > 0]` (order 0, :math:`\approx\kappa_0(\rho)`), start
-    from :math:`\nu = \psi = [x, \beta]` and for each layer
+    from :math:`\nu = \psi = [\beta, x]` and for each layer
 
     .. math::
 
-        a = \Phi_0(\nu),\quad \nu \leftarrow [\Phi_1(\nu), \beta],\quad
+        a = \Phi_0(\nu),\quad \nu \leftarrow [\beta, \Phi_1(\nu)],\quad
         \psi \leftarrow [\nu,\ \mathrm{TensorSRHT}(\psi, a)].
 
     Then :math:`E\langle\nu(x),\nu(y)\rangle = \Sigma^{(L)}(x, y)` (NNGP) and
@@ -423,8 +424,10 @@ class NTKRandomFeatures(BaseFeatureMap):
     The recursion is the layer loop of :mod:`sklearn_ntk.layers` on the ``fc`` preset, with
     the random-feature rule of the ReLU (:math:`m_1^{-1/2}\mathrm{ReLU}(W_1^T g)` and a
     TensorSRHT of the NTK features with :math:`m_0^{-1/2}\,1[W_0^T g > 0]`) in place of the
-    polynomial sketch that :class:`NTKSketch` and :class:`CNTKSketch` use; the output
-    columns are ``[beta, Phi_1, Re T, Im T]``.
+    polynomial sketch that :class:`NTKSketch` and :class:`CNTKSketch` use. The output
+    columns are :math:`\beta` (with a bias), then :math:`\Phi_1` (:math:`m_1` columns),
+    then the TensorSRHT block as interleaved real and imaginary parts
+    (:math:`\mathrm{Re}\,T_1, \mathrm{Im}\,T_1, \mathrm{Re}\,T_2, \dots`).
 
     Parameters
     ----------
@@ -502,7 +505,7 @@ class NTKRandomFeatures(BaseFeatureMap):
     def _split_components(self):
         has_bias = self.bias > 0
         if self.kind == "nngp":
-            # one column with a bias: [Phi_1, beta] is compressed (see _fit_params)
+            # one column with a bias: [beta, Phi_1] is compressed (see _fit_params)
             return max(1, self.n_components - has_bias), 0
         if self.n_components < 3 + has_bias:
             # Too few columns for the two blocks: build minimal blocks and compress them
@@ -564,7 +567,7 @@ class NTKRandomFeatures(BaseFeatureMap):
             # scale back, so huge (or tiny) rows neither overflow nor underflow
             scale = max_abs_rows(xp, X)
             return self._features(xp, X / scale, device) * scale
-        return self._features(xp, X, device)
+        return featurise_with_bias(xp, X, lambda A: self._features(xp, A, device))
 
     def _features(self, xp, X, device):
         from .layers._features import FeatureContext

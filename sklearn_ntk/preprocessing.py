@@ -39,7 +39,7 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     eigenvalue well below :math:`\varepsilon\bar\lambda` are scaled by about
     :math:`(\varepsilon\bar\lambda)^{-1/2}` only. The whitened training rows have covariance
     :math:`U\,\Lambda(\Lambda + \varepsilon\bar\lambda I)^{-1}U^T` (eigenvalues in
-    :math:`[0, 1)`).
+    :math:`[0, 1]`, all 1 or 0 for :math:`\varepsilon = 0`).
 
     With ``standardize_images=True`` every row is first centred and scaled to unit standard
     deviation on its own (per-image standardisation), which removes brightness and contrast
@@ -49,8 +49,9 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ----------
     regularization : float, default=0.1
         :math:`\varepsilon \ge 0`, relative to the mean eigenvalue :math:`\bar\lambda`.
-        ``0`` is exact ZCA whitening (eigenvalues of exactly zero are then left at zero
-        instead of being inverted).
+        ``0`` is exact ZCA whitening; directions of (numerically) zero variance, eigenvalues
+        below :math:`10^{-12}` times the largest, are then left at zero instead of being
+        inverted.
     standardize_images : bool, default=True
         Standardise each row on its own before (and in) the whitening.
 
@@ -67,8 +68,10 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Notes
     -----
     ``fit`` forms the :math:`d \times d` covariance and its eigendecomposition,
-    :math:`O(n d^2 + d^3)` time and :math:`O(d^2)` memory: 784 pixels (28x28 grey-scale)
-    or 3,072 (32x32 colour) are cheap; a dask array is reduced block by block. ``transform``
+    :math:`O(n d^2 + d^3)` time; its memory is a few :math:`d \times d` matrices plus, for
+    in-memory data, two float64 copies of ``X`` (a dask array is reduced block by block, in
+    two passes: the mean, then the centred covariance). 784 pixels (28x28 grey-scale) or
+    3,072 (32x32 colour) are cheap. ``transform``
     is one product with :math:`W` per row (lazy for dask input), with temporaries of about
     twice the input's size. NumPy and dask inputs only.
 
@@ -116,14 +119,14 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             mean, covariance = self._dask_statistics(X)
         else:
             X = validate_data(self, X, dtype=[np.float64, np.float32])
-            d = X.shape[1]
-            check_fits_in_memory(3 * 8 * d * d, f"ZCAWhitening of {d} features")
-            Xs = np.asarray(X, dtype=np.float64)
+            n, d = X.shape
+            check_fits_in_memory(8 * (3 * d * d + 2 * n * d), f"ZCAWhitening of {d} features")
+            Xc = np.asarray(X, dtype=np.float64)
             if self.standardize_images:
-                Xs = standardize_rows(Xs)
-            mean = Xs.mean(axis=0)
-            Xc = Xs - mean
-            covariance = (Xc.T @ Xc) / Xs.shape[0]
+                Xc = standardize_rows(Xc)
+            mean = Xc.mean(axis=0)
+            Xc = Xc - mean
+            covariance = (Xc.T @ Xc) / n
         eigenvalues, U = np.linalg.eigh(covariance)
         eigenvalues = np.maximum(eigenvalues, 0.0)  # rounding below zero
         floor = self.regularization * float(np.mean(eigenvalues))
@@ -137,31 +140,38 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _dask_statistics(self, X):
-        from ._dask import as_dask_array
+        import dask
+
+        from ._dask import as_dask_array, known_row_chunks
 
         X, names = as_dask_array(X, "X")
         if X.ndim != 2:
             raise ValueError(f"Expected a 2-D dask array for X, got {X.ndim} dimension(s).")
         d = X.shape[1]
         check_fits_in_memory(3 * 8 * d * d, f"ZCAWhitening of {d} features")
-        X = X.astype(np.float64)
-        if self.standardize_images:
-            X = X.map_blocks(standardize_rows, dtype=np.float64)
-        n = X.shape[0]
-        total, gram = X.sum(axis=0), X.T @ X
-        import dask
-
-        total, gram, n = dask.compute(total, gram, n)
-        if not n:
+        # whole rows in every block (per-image standardisation needs them), known row counts
+        X = known_row_chunks(X.rechunk({1: -1}).astype(np.float64))
+        n = int(X.shape[0])
+        if n == 0:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required "
                              "by ZCAWhitening.")
-        if not (np.all(np.isfinite(total)) and np.all(np.isfinite(gram))):
+        if self.standardize_images:
+            X = X.map_blocks(standardize_rows, dtype=np.float64)
+        # two passes (mean, then the centred scatter): gram/n - mean mean^T would lose the
+        # covariance of data with a large offset to cancellation
+        mean = dask.compute(X.mean(axis=0))[0]
+        if not np.all(np.isfinite(mean)):
+            raise ValueError("Input X contains NaN or infinity.")
+        Xc = X - mean
+        covariance = dask.compute(Xc.T @ Xc)[0] / n
+        if not np.all(np.isfinite(covariance)):
             raise ValueError("Input X contains NaN or infinity.")
         self.n_features_in_ = d
         if names is not None:
             self.feature_names_in_ = names
-        mean = total / n
-        return mean, gram / n - np.outer(mean, mean)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # as validate_data(reset=True) does
+        return mean, covariance
 
     def transform(self, X):
         """Whitened rows :math:`W(x - \\mu)` (a lazy dask array for dask input).
@@ -182,4 +192,10 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         dtype = X.dtype
         if self.standardize_images:
             X = standardize_rows(X)
-        return ((X - self.mean_.astype(dtype)) @ self.whitening_.astype(dtype)).astype(dtype)
+        return ((X - self.mean_.astype(dtype)) @ self.whitening_.astype(dtype)).astype(
+            dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

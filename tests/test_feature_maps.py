@@ -165,6 +165,39 @@ def test_random_features_unbiased_with_few_columns(n_components, bias, rng):
 
 
 @pytest.mark.parametrize("bias", [0.0, 0.5])
+def test_leverage_sampling_unbiased(bias, rng):
+    """Leverage-score directions with their importance weights, no norm rescaling: exactly
+    unbiased at depth 1 (dropping the weights biases every entry up by about (d + 2) / d)."""
+    X = rng.standard_normal((3, 5))
+    X[1] = X[0] + 0.5 * X[1]
+    mean, se = _average_gram(lambda s: NTKRandomFeatures(
+        64, bias=bias, leverage_sampling=True, exact_norms=False, random_state=s), X, 400)
+    K = ntk_kernel(X, depth=1, bias=bias)
+    assert se.max() <= 0.02 * np.abs(K).max()
+    np.testing.assert_array_less(np.abs(mean - K), 5 * se + 1e-12)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_random_features_without_exact_norms(depth, rng):
+    """Without the per-layer norm rescaling, which would hide a wrong scale at any layer, the
+    features still estimate the deep NTK: error at 4096 <= 0.10 at depth 2 (the issue's
+    bound), and decreasing with width at depth 3 (where the unrescaled noise of three layers
+    adds up to about 0.10)."""
+    X = rng.standard_normal((300, 16))
+    K = ntk_kernel(X, depth=depth, bias=0.5)
+
+    def error(m):
+        return _mean_error(lambda s: NTKRandomFeatures(m, depth=depth, bias=0.5,
+                                                       exact_norms=False, random_state=s),
+                           X, K)
+
+    wide, narrow = error(4096), error(256)
+    if depth == 2:
+        assert wide <= 0.10
+    assert 2.5 * wide <= narrow
+
+
+@pytest.mark.parametrize("bias", [0.0, 0.5])
 def test_exact_norms_give_the_exact_diagonal(bias, rng):
     X = rng.standard_normal((6, 7))
     for depth in (1, 3):

@@ -121,10 +121,13 @@ def test_pipeline_clone_pickle(rng):
     np.testing.assert_array_equal(clone(model).fit(X, y).predict(X), model.predict(X))
 
 
-def test_dask_fit_and_transform(rng):
+@pytest.mark.parametrize("column_chunks", [12, 5], ids=["whole_rows", "split_rows"])
+def test_dask_fit_and_transform(column_chunks, rng):
+    """Block-wise statistics equal the in-memory fit, also when the chunks split rows (the
+    per-image standardisation needs whole rows)."""
     da = pytest.importorskip("dask.array")
     X = _correlated(rng, n=300)
-    Xd = da.from_array(X, chunks=(70, X.shape[1]))
+    Xd = da.from_array(X, chunks=(70, column_chunks))
     for standardize in (False, True):
         local = ZCAWhitening(0.2, standardize_images=standardize).fit(X)
         lazy = ZCAWhitening(0.2, standardize_images=standardize).fit(Xd)
@@ -133,3 +136,25 @@ def test_dask_fit_and_transform(rng):
         Zd = lazy.transform(Xd)
         assert isinstance(Zd, da.Array)
         np.testing.assert_allclose(Zd.compute(), local.transform(X), atol=1e-8)
+
+
+def test_dask_unknown_chunk_sizes(rng):
+    da = pytest.importorskip("dask.array")
+    X = _correlated(rng, n=300)
+    Xd = da.from_array(X, chunks=(70, 12))
+    keep = X[:, 0] > np.median(X[:, 0])
+    masked = Xd[Xd[:, 0] > np.median(X[:, 0])]  # row chunks of unknown size
+    lazy = ZCAWhitening(0.2).fit(masked)
+    local = ZCAWhitening(0.2).fit(X[keep])
+    np.testing.assert_allclose(lazy.whitening_, local.whitening_, atol=1e-8)
+
+
+def test_refit_forgets_feature_names(rng):
+    pd = pytest.importorskip("pandas")
+    da = pytest.importorskip("dask.array")
+    X = _correlated(rng)
+    zca = ZCAWhitening().fit(pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])]))
+    assert hasattr(zca, "feature_names_in_")
+    zca.fit(da.from_array(X, chunks=(100, 12)))
+    assert not hasattr(zca, "feature_names_in_")
+    assert list(zca.get_feature_names_out()) == [f"x{i}" for i in range(X.shape[1])]

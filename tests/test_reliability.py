@@ -158,6 +158,22 @@ def test_float32_features_finite_near_float32_limit():
     assert np.all(np.isfinite(model.predict(X32)))
 
 
+@pytest.mark.parametrize("cls", [NTKSketch, NTKRandomFeatures])
+def test_bias_features_of_huge_rows_finite_or_refused(cls):
+    """With a bias the rows cannot be rescaled (no homogeneity): float32 rows whose squares
+    overflow are featurised in float64 and come back finite (and equal to the float64
+    features); float64 rows beyond the squaring limit raise a ValueError naming X."""
+    X, _ = _data(6, 16)
+    feature_map = cls(64, depth=2, bias=0.5, random_state=0).fit(X)
+    big = X * 1e20  # squares overflow float32 (max ~3.4e38)
+    Z32 = feature_map.transform(big.astype(np.float32))
+    assert Z32.dtype == np.float32 and np.all(np.isfinite(Z32))
+    Z64 = feature_map.transform(big.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(Z32, Z64, rtol=1e-5, atol=1e-5 * np.abs(Z64).max())
+    with pytest.raises(ValueError, match="X has values up to"):
+        feature_map.transform(X * 1e160)
+
+
 @pytest.mark.parametrize("bias", [0.0, 0.5])
 def test_ntk_kernel_finite_where_representable(bias):
     X, _ = _data(6, 300)
