@@ -29,8 +29,8 @@ the polynomial approximations of its arc-cosine kernels (PolySketch and TensorSR
 Zandieh et al. 2021) or, in :class:`~sklearn_ntk.NTKRandomFeatures`, draws arc-cosine
 random features (the ``fc`` preset with the random-feature rule). After a pooling the
 variances are estimated from the pooled features, which makes the next ReLU's rescaling a
-ratio estimator (bias of order one over the sketch width). The cost is linear in the number of positions, at each layer's
-resolution.
+ratio estimator (bias of order one over the sketch width). The cost is linear in the number
+of positions, at each layer's resolution.
 
 Presets: :func:`gap`, :func:`flatten`, :func:`pool_flatten`, :func:`myrtle`, :func:`fc`.
 
