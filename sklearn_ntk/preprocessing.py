@@ -174,16 +174,17 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return mean, covariance
 
     def transform(self, X):
-        """Whitened rows :math:`W(x - \\mu)` (a lazy dask array for dask input).
+        """Whitened rows :math:`W(x - \\mu)` (each row standardised first if asked).
 
         Parameters
         ----------
         X : array-like or dask array of shape (n_samples, n_features)
+            Flattened images, as in ``fit``.
 
         Returns
         -------
-        X_white : ndarray of shape (n_samples, n_features)
-            float32 for float32 input, float64 otherwise.
+        X_white : ndarray or dask array of shape (n_samples, n_features)
+            float32 for float32 input, float64 otherwise; lazy for dask input.
         """
         check_is_fitted(self)
         if is_dask_collection(X):
