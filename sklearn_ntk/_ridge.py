@@ -37,6 +37,36 @@ from scipy.linalg import blas
 
 from ._backend import to_numpy
 
+# Columns per block of gram_matrix. NumPy computes A.T @ A of one buffer with BLAS SYRK, and
+# the OpenBLAS of NumPy's wheels segfaults there for large outputs (16,000 columns and 1,024
+# rows crashed here; NumPy issue #19685 reports the same for 80,000 x 3,072). Blocks of this
+# size stay far below that and keep SYRK's half-the-work advantage on the diagonal.
+GRAM_BLOCK = 4096
+
+
+def gram_matrix(A, block=None, xp=np, device=None):
+    """``A.T @ A`` computed in column blocks, never one large SYRK call.
+
+    Diagonal blocks use SYRK (``A_i.T @ A_i``), blocks above the diagonal GEMM, and the
+    lower triangle is copied from the upper one: the same number of operations as a single
+    SYRK, and exactly symmetric. ``xp`` / ``device``: the array namespace of ``A``.
+    """
+    block = GRAM_BLOCK if block is None else int(block)
+    m = A.shape[1]
+    if m <= block:
+        return A.T @ A
+    G = xp.empty((m, m), dtype=A.dtype, device=device) if xp is not np else \
+        np.empty((m, m), dtype=A.dtype)
+    starts = list(range(0, m, block))
+    for a in starts:
+        b = min(a + block, m)
+        left = A[:, a:b]
+        G[a:b, a:b] = left.T @ left
+        if b < m:
+            G[a:b, b:] = left.T @ A[:, b:]
+            G[b:, a:b] = G[a:b, b:].T
+    return G
+
 
 @dataclass
 class RidgeStatistics:
@@ -83,7 +113,7 @@ class RidgeStatistics:
             Zc -= z_mean
             if w is not None:
                 Zc *= np.sqrt(w)[:, None]
-            return cls(n, weight_sum, z_mean, y_mean, Zc.T @ Zc, Zc.T @ Yc, Yc.T @ Yc)
+            return cls(n, weight_sum, z_mean, y_mean, gram_matrix(Zc), Zc.T @ Yc, Yc.T @ Yc)
         Z64 = xp.astype(Z, xp.float64)
         if w is None:
             z_mean = xp.sum(Z64, axis=0) / weight_sum
@@ -93,7 +123,7 @@ class RidgeStatistics:
             z_mean = xp.sum(Z64 * w_dev[:, None], axis=0) / weight_sum
             Zc = (Z64 - z_mean) * xp.asarray(np.sqrt(w)[:, None], device=device)
         del Z64
-        gram = to_numpy(xp, Zc.T @ Zc)
+        gram = to_numpy(xp, gram_matrix(Zc, xp=xp, device=device))
         cross = to_numpy(xp, Zc.T @ xp.asarray(Yc, device=device))
         return cls(n, weight_sum, to_numpy(xp, z_mean), y_mean, gram, cross, Yc.T @ Yc)
 
@@ -269,7 +299,7 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
     """
     _check_finite(stats)
     alphas = np.asarray(alphas, dtype=np.float64)
-    eigvals, U = scipy.linalg.eigh(Zc @ Zc.T, check_finite=False)
+    eigvals, U = scipy.linalg.eigh(gram_matrix(Zc.T), check_finite=False)
     projections = U.T @ Yc
     # the null-space part of the targets is residual no penalty can fit: GCV keeps it,
     # the coefficients do not need it (Z_c^T u = 0 there)

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_fits_in_memory, store_params, validate_rows
 from ._dask import is_dask_collection, lazy_rows
+from ._ridge import gram_matrix
 
 
 def standardize_rows(X):
@@ -126,7 +127,7 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 Xc = standardize_rows(Xc)
             mean = Xc.mean(axis=0)
             Xc = Xc - mean
-            covariance = (Xc.T @ Xc) / n
+            covariance = gram_matrix(Xc) / n
         eigenvalues, U = np.linalg.eigh(covariance)
         eigenvalues = np.maximum(eigenvalues, 0.0)  # rounding below zero
         floor = self.regularization * float(np.mean(eigenvalues))

@@ -160,3 +160,38 @@ def test_dual_gcv_keeps_the_residual_of_repeated_rows():
     floor = np.sum((Y[:15] - Y[15:]) ** 2) / 2
     assert dual.gcv_scores.min() * 30 >= floor / 2  # RSS / n scaled back, per target
     np.testing.assert_allclose(dual.coef, primal.coef, atol=1e-8 * np.abs(primal.coef).max())
+
+
+@pytest.mark.parametrize("shape, block", [((7, 10), 3), ((5, 9), 9), ((4, 8), 4), ((6, 3), 1)])
+def test_gram_matrix_in_blocks(shape, block):
+    """The blocked Gram matrix (which avoids NumPy's single large SYRK call, a segfault in
+    OpenBLAS for outputs of about 16,000 columns) equals A.T @ A and is exactly symmetric."""
+    from sklearn_ntk._ridge import gram_matrix
+
+    A = np.random.default_rng(0).standard_normal(shape)
+    G = gram_matrix(A, block=block)
+    np.testing.assert_allclose(G, A.T @ A, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(G, G.T)
+
+
+def test_statistics_and_dual_solve_use_blocks(monkeypatch):
+    """Ridge statistics (NumPy and array-API paths) and the dual solve are the same with
+    Gram blocks of 3 columns as in one piece."""
+    import sklearn_ntk._ridge as ridge
+
+    rng = np.random.default_rng(1)
+    Z, Y = rng.standard_normal((20, 11)), rng.standard_normal((20, 2))
+    whole = RidgeStatistics.from_chunk(Z.copy(), Y)  # (a NumPy Z is centred in place)
+    Zd, Yd = Z[:8], Y[:8]  # fewer rows than features: the dual path
+    few = RidgeStatistics.from_chunk(Zd.copy(), Yd)
+    Zc, Yc = Zd - Zd.mean(0), Yd - Yd.mean(0)
+    dual_whole = solve_ridge_dual(few, Zc, Yc, [0.1, 1.0])
+    monkeypatch.setattr(ridge, "GRAM_BLOCK", 3)
+    blocked = RidgeStatistics.from_chunk(Z.copy(), Y)
+    np.testing.assert_allclose(blocked.gram, whole.gram, rtol=1e-12, atol=1e-12)
+    dual = solve_ridge_dual(few, Zc, Yc, [0.1, 1.0])
+    np.testing.assert_allclose(dual.coef, dual_whole.coef, rtol=1e-10, atol=1e-12)
+    xp = pytest.importorskip("array_api_strict")
+    Zx = xp.asarray(Z)
+    strict = RidgeStatistics.from_chunk(Zx, Y, xp=xp, device=Zx.device)
+    np.testing.assert_allclose(strict.gram, whole.gram, rtol=1e-12, atol=1e-12)
