@@ -207,7 +207,7 @@ def frontier(args):
     for r in rows:
         if r["model"] == "full" and r["n_train"] == 60000:
             groups.setdefault((r["arch"], r["n_components"]), []).append(r)
-    print("| model | features | seeds | test accuracy (mean) | GCV alpha | fit + predict "
+    print("| model | features | runs | test accuracy (mean) | GCV alpha | fit + predict "
           "(median) | peak RSS | 1-min load at start |")
     print("|---|---|---|---|---|---|---|---|")
     for (name, m), runs in sorted(groups.items()):
