@@ -15,6 +15,11 @@ from ._docstrings import FC_NETWORK_PARAMS_DOC, RUN_PARAMS_DOC
 from ._polyfit import fit_dot_product_polynomial
 from ._sketches import allocate_widths, draw_polysketch_blocks, draw_srht, \
     polysketch_blocks, polysketch_leaves, prepare_polysketch_blocks, srht
+from .layers._arccos_features import ArccosRule
+from .layers._features import FeatureContext
+from .layers._ops import _Params
+from .layers._serial import FeatureNetwork
+from .layers.presets import fc
 
 
 # NTKSketch warns when the polynomial's worst error exceeds this share of K_L(1): a bias that
@@ -32,6 +37,29 @@ def default_sketch_dim(n_components):
     times (d=384) about in the ratio 2.5 : 1.3 : 1.
     """
     return max(min(n_components, 64), n_components // 4)
+
+
+class _VectorNetwork:
+    """The layer loop's ``fc`` preset run on vectors: one position whose channels are the
+    input features.
+
+    The preset's first dense layer scales its input by :math:`\\sqrt{2/d}`, so rows are
+    multiplied by :math:`\\sqrt{d/2}` first and the readout vectors approximate
+    ``ntk_kernel(X, depth=depth, bias=bias)`` (or its NNGP). ``options`` go to
+    :class:`~sklearn_ntk.layers._serial.FeatureNetwork` (``degree``, ``sketch_dim``,
+    ``kind``, ``arccos``).
+    """
+
+    def __init__(self, depth, bias, n_features, rng, **options):
+        self.network = FeatureNetwork(fc(depth, float(bias)), (1, 1, n_features), rng,
+                                      **options)
+        self.input_scale = math.sqrt(n_features / 2.0)
+
+    def features(self, xp, X, device):
+        """Readout vectors of the rows of ``X``, and the batch's cache of device parameters."""
+        params = _Params(xp, X.dtype, device)
+        images = xp.reshape(X * self.input_scale, (X.shape[0], 1, 1, X.shape[1]))
+        return self.network.features(FeatureContext(xp, params), images), params
 
 
 class NTKSketch(BaseFeatureMap):
@@ -230,16 +258,14 @@ class NTKSketch(BaseFeatureMap):
         0.104 / 0.084 at half the width). This path is much slower per row than the
         bias-free one; :class:`NTKRandomFeatures` is the fast map for a bias.
         """
-        from .layers._serial import FeatureNetwork
-        from .layers.presets import fc
-
         width = max(self.n_components, 16) if self.sketch_dim is None else self.sketch_dim
-        network = FeatureNetwork(fc(self.depth, float(self.bias)), (1, 1, n_features), rng,
-                                 degree=self.degree, sketch_dim=width)
+        vector_network = _VectorNetwork(self.depth, self.bias, n_features, rng,
+                                        degree=self.degree, sketch_dim=width)
+        network = vector_network.network
         n_out = network.n_out
         n_complex = self.n_components // 2
         self._layered = {
-            "network": network, "input_scale": math.sqrt(n_features / 2.0),
+            "network": vector_network,
             "final": draw_srht(rng, n_out, n_complex) if n_complex else None,
             "n_complex": n_complex,
             "lone": rademacher(rng, n_out) if self.n_components % 2 else None,
@@ -253,13 +279,8 @@ class NTKSketch(BaseFeatureMap):
         return self.n_components
 
     def _layered_features(self, xp, X, device):
-        from .layers._features import FeatureContext
-        from .layers._ops import _Params
-
         layered = self._layered
-        params = _Params(xp, X.dtype, device)
-        images = xp.reshape(X * layered["input_scale"], (X.shape[0], 1, 1, X.shape[1]))
-        pooled = layered["network"].features(FeatureContext(xp, params), images)
+        pooled, params = layered["network"].features(xp, X, device)
         n_complex, lone = layered["n_complex"], layered["lone"]
         weight = 1.0 if lone is None else lone_column_weight(n_complex)
         columns = []
@@ -276,7 +297,7 @@ class NTKSketch(BaseFeatureMap):
 
     def _bytes_per_row(self, itemsize):
         if self._layered is not None:
-            return int(1.5 * itemsize * self._layered["network"].entries_per_image
+            return int(1.5 * itemsize * self._layered["network"].network.entries_per_image
                        + 4 * itemsize * self.n_components)
         # The output row and copies of the input get half of max_memory; the tree's spectra,
         # computed chunk by chunk (see _transform_batch), get the other half.
@@ -528,10 +549,6 @@ class NTKRandomFeatures(BaseFeatureMap):
         return m1, ms
 
     def _fit_params(self, rng, n_features):
-        from .layers._arccos_features import ArccosRule
-        from .layers._serial import FeatureNetwork
-        from .layers.presets import fc
-
         m1, ms = self._split_components()
         m0 = self.arccos_order0_components or m1
         self.n_arccos_components_, self.n_sketch_components_ = m1, ms
@@ -541,12 +558,8 @@ class NTKRandomFeatures(BaseFeatureMap):
         compress = width > self.n_components
         rule = ArccosRule(m1, m0, max(ms, 1), bool(self.leverage_sampling),
                           bool(self.exact_norms) and not compress)
-        # The preset's first Dense scales its input by sqrt(2/d): rows are multiplied by
-        # sqrt(d/2) first, so that the features approximate ntk_kernel(X, bias=bias).
-        self._network = FeatureNetwork(fc(self.depth, float(self.bias)), (1, 1, n_features),
-                                       rng, degree=1, sketch_dim=1, kind=self.kind,
-                                       arccos=rule)
-        self._input_scale = math.sqrt(n_features / 2.0)
+        self._network = _VectorNetwork(self.depth, self.bias, n_features, rng, degree=1,
+                                       sketch_dim=1, kind=self.kind, arccos=rule)
         self._compress = None
         if compress:
             self._compress = rademacher(rng, (width, self.n_components)) / math.sqrt(
@@ -554,11 +567,12 @@ class NTKRandomFeatures(BaseFeatureMap):
         return self.n_components
 
     def _namespace_array(self):
-        first_relu = next(p for p in self._network.params if p is not None and "arccos" in p)
+        first_relu = next(p for p in self._network.network.params
+                          if p is not None and "arccos" in p)
         return first_relu["arccos"]["W1"]
 
     def _bytes_per_row(self, itemsize):
-        return itemsize * (int(1.5 * self._network.entries_per_image)
+        return itemsize * (int(1.5 * self._network.network.entries_per_image)
                            + 4 * self.n_components)
 
     def _transform_batch(self, xp, X, device):
@@ -570,12 +584,7 @@ class NTKRandomFeatures(BaseFeatureMap):
         return featurise_with_bias(xp, X, lambda A: self._features(xp, A, device))
 
     def _features(self, xp, X, device):
-        from .layers._features import FeatureContext
-        from .layers._ops import _Params
-
-        params = _Params(xp, X.dtype, device)
-        images = xp.reshape(X * self._input_scale, (X.shape[0], 1, 1, X.shape[1]))
-        out = self._network.features(FeatureContext(xp, params), images)
+        out, params = self._network.features(xp, X, device)
         if self._compress is not None:
             out = out @ params.get(self._compress)
         return out

@@ -51,7 +51,7 @@ import numpy as np
 
 from .._sketches import draw_tensor_srht, tensor_srht
 from ._features import FeatureState, concat_parts, position_rows
-from ._ops import _as_real, _with_norms
+from ._ops import _as_real, _row_norms, _with_norms
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,7 @@ def relu_arccos_features(ctx, state, params):
         t = flat(concat_parts(xp, list(state.ntk_parts())))
         sketch = tensor_srht(xp, t, step, params["tensor"], ctx.device)
         if exact:
-            t_norm = xp.sqrt(xp.sum(t * t, axis=-1, keepdims=True))
-            sketch = _with_norms(xp, sketch, t_norm * math.sqrt(0.5))
+            sketch = _with_norms(xp, sketch, _row_norms(xp, t) * math.sqrt(0.5))
         ts, mode = spatial(_as_real(xp, sketch)), "theta"
     return FeatureState(None, spatial(g_new), None, ts, norms, mode)
 

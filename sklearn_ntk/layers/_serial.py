@@ -19,6 +19,7 @@ import numpy as np
 from dataclasses import replace
 
 from .._progress import progress
+from .._validation import check_kind
 from ._base import Layer, PairState, Shape, position_diagonal
 from ._conv import Conv
 from ._dense import Dense
@@ -404,9 +405,7 @@ class FeatureNetwork:
     def __init__(self, layers, image_shape, rng, *, degree, sketch_dim, kind="ntk",
                  arccos=None):
         net = self.net = Serial(layers, image_shape)
-        if kind not in ("ntk", "nngp"):
-            raise ValueError(f"kind must be 'ntk' or 'nngp', got {kind!r}.")
-        self.kind = kind
+        self.kind = check_kind(kind)
         height, width, channels = net.image_shape
         spec = FeatureSpec(height, width, ge=channels, gs=0)
         self.params, self.fit_errors = [], []
