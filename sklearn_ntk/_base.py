@@ -142,7 +142,7 @@ def max_abs_rows(xp, X):
 
 
 def featurise_with_bias(xp, X, features):
-    """``features(X)`` for a network with a bias, whose squared norms must stay finite.
+    r"""``features(X)`` for a network with a bias, whose squared norms must stay finite.
 
     A bias breaks the homogeneity that :func:`max_abs_rows` relies on, so rows cannot be
     rescaled. Squared norms stay finite (with a margin for the layers' factors) while

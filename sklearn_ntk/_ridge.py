@@ -228,6 +228,7 @@ class RidgeSolution:
     intercept: np.ndarray  # (t,)
     alpha: float
     gcv_scores: np.ndarray  # (n_alphas,) mean squared GCV error per alpha, or empty
+    gcv_alphas: np.ndarray  # (n_alphas,) the penalties scored, or empty
 
 
 def solve_ridge(stats, alphas, *, fit_intercept=True):
@@ -274,7 +275,7 @@ def solve_ridge(stats, alphas, *, fit_intercept=True):
         intercept = stats.target_mean - stats.feature_mean @ coef
     else:
         intercept = np.zeros(B.shape[1])
-    return RidgeSolution(coef, intercept, alpha, scores)
+    return RidgeSolution(coef, intercept, alpha, scores, alphas if scores.size else scores)
 
 
 def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
@@ -316,7 +317,7 @@ def solve_ridge_dual(stats, Zc, Yc, alphas, *, fit_intercept=True):
         intercept = stats.target_mean - stats.feature_mean @ coef
     else:
         intercept = np.zeros(Yc.shape[1])
-    return RidgeSolution(coef, intercept, alpha, scores)
+    return RidgeSolution(coef, intercept, alpha, scores, alphas if scores.size else scores)
 
 
 class KernelRidgePath:
@@ -387,8 +388,12 @@ class KernelRidgePath:
         return out[:, 0] if self._single else out
 
 
-#: The automatic penalty grid, relative to the mean squared norm of the features.
-AUTOMATIC_ALPHA_FACTORS = np.logspace(-7, 1, 9)
+#: The automatic penalty grid, relative to the mean squared norm of the features. It spans
+#: every penalty that can matter: below ``1e-12`` a penalty is at the rounding level of the
+#: Gram matrix's eigenvalues, and at ``1e4`` the fit is the intercept alone to about four
+#: digits. Once the Gram matrix is decomposed each GCV score costs O(rank x targets), so a
+#: wide grid is free; a narrow one let GCV's minimum fall on its end.
+AUTOMATIC_ALPHA_FACTORS = np.logspace(-12, 4, 17)
 
 
 def automatic_alphas(stats):

@@ -212,6 +212,10 @@ class _BaseFeatureRidge(BaseEstimator):
         self.alpha_ = solution.alpha
         if solution.gcv_scores.size:
             self.gcv_scores_ = put(solution.gcv_scores)
+            self.gcv_alphas_ = put(solution.gcv_alphas)
+        else:  # a single penalty: no scores, and none left from an earlier grid fit
+            for name in ("gcv_scores_", "gcv_alphas_"):
+                self.__dict__.pop(name, None)
         self._coef_matrix = put(solution.coef)
         self._intercept_vector = put(solution.intercept)
         self._set_solution(solution, put)
@@ -613,6 +617,9 @@ def attributes_doc(feature_map, classifier=False):
         Penalty used (chosen by GCV unless a single ``alpha`` is given).
     gcv_scores_ : ndarray of shape (n_alphas,)
         Mean squared GCV error per alpha of the grid (only when a grid was searched).
+    gcv_alphas_ : ndarray of shape (n_alphas,)
+        The penalties ``gcv_scores_`` belongs to: ``alphas`` as given, or the automatic
+        grid.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -623,10 +630,12 @@ def attributes_doc(feature_map, classifier=False):
 # The ridge parameters, shared by every estimator's docstring.
 RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
         Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
-        the penalty is chosen by GCV over the automatic grid: nine values
-        :math:`\bar k \cdot 10^{-7}, \dots, \bar k \cdot 10`, with :math:`\bar k` the mean
-        (weighted, centred) squared norm of the features, the scale of the kernel matrix, so
-        the grid follows the data as ``RidgeCV`` users expect of a default.
+        the penalty is chosen by GCV over the automatic grid: the 17 decades
+        :math:`\bar k \cdot 10^{-12}, \dots, \bar k \cdot 10^{4}`, with :math:`\bar k` the
+        mean (weighted, centred) squared norm of the features, the scale of the kernel
+        matrix, so the grid follows the data as ``RidgeCV`` users expect of a default. Below
+        it a penalty is at the rounding level of the Gram matrix, above it the fit is the
+        intercept alone; every score comes from the same eigendecomposition.
     alphas : array-like of float, default=None
         Grid of penalties; the one with the smallest generalised cross-validation error is
         chosen (``alphas`` wins over ``alpha`` when both are given), all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
