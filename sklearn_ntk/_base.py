@@ -109,23 +109,29 @@ def _format_bytes(n):
         n /= 1024
 
 
-def check_fits_in_memory(n_bytes, what):
+def check_fits_in_memory(n_bytes, what, advice="Use a smaller n_components."):
     """Raise a MemoryError-like ValueError before allocating more than this machine has."""
     total = physical_memory_bytes()
     if total is not None and n_bytes > total:
         raise ValueError(
             f"{what} would take {_format_bytes(n_bytes)}, more than this machine's "
-            f"{_format_bytes(total)} of memory. Use a smaller n_components.")
+            f"{_format_bytes(total)} of memory. {advice}")
 
 
 def reject_bool_params(estimator):
-    """``True``/``False`` passed for an integer parameter is a mistake, not 1/0."""
+    """``True``/``False`` passed for a numeric parameter is a mistake, not 1/0.
+
+    scikit-learn's ``Interval`` constraints accept bools (``bool`` subclasses ``int``);
+    parameters that also list ``"boolean"`` take them as meant.
+    """
     for name, constraints in estimator._parameter_constraints.items():
         value = getattr(estimator, name, None)
-        if isinstance(value, (bool, np.bool_)) and any(
-                isinstance(c, Interval) and c.type is Integral for c in constraints):
+        if (isinstance(value, (bool, np.bool_)) and "boolean" not in constraints
+                and any(isinstance(c, Interval) for c in constraints)):
+            kind = ("an int" if all(c.type is Integral for c in constraints
+                                    if isinstance(c, Interval)) else "a number")
             raise InvalidParameterError(
-                f"The {name!r} parameter of {type(estimator).__name__} must be an int, "
+                f"The {name!r} parameter of {type(estimator).__name__} must be {kind}, "
                 f"got {value!r} (a bool).")
 
 
@@ -141,6 +147,29 @@ def max_abs_rows(xp, X):
     return xp.where(scale > 0, scale, xp.ones_like(scale))
 
 
+def _bias_row_limit(xp, dtype, n_features):
+    """Largest magnitude of a row entry whose squared norm stays finite, with a margin."""
+    return math.sqrt(float(xp.finfo(dtype).max)) / (16.0 * math.sqrt(max(n_features, 1)))
+
+
+def _peak(xp, X):
+    return float(xp.max(xp.abs(X))) if X.shape[0] and X.shape[1] else 0.0
+
+
+def check_bias_rows(xp, X):
+    """ValueError naming ``X`` when a row's squared norm could overflow ``X``'s dtype.
+
+    For networks with a bias, which cannot rescale the rows (see :func:`featurise_with_bias`).
+    """
+    peak, limit = _peak(xp, X), _bias_row_limit(xp, X.dtype, X.shape[1])
+    if peak > limit:
+        raise ValueError(
+            f"X has values up to {peak:.3g}: with bias > 0 the features need squared norms of "
+            f"the rows, which overflow {X.dtype} above {limit:.3g} at "
+            f"{X.shape[1]} features. Rescale X (and the bias with it: the network with bias "
+            "beta on X / s is the original one divided by s, with bias beta / s).")
+
+
 def featurise_with_bias(xp, X, features):
     r"""``features(X)`` for a network with a bias, whose squared norms must stay finite.
 
@@ -151,21 +180,12 @@ def featurise_with_bias(xp, X, features):
     representable in float32), and float64 rows above it raise a ValueError naming ``X``
     instead of returning inf or nan.
     """
-    n_features = X.shape[1]
-    peak = float(xp.max(xp.abs(X))) if X.shape[0] and n_features else 0.0
-
-    def limit(dtype):
-        return math.sqrt(float(xp.finfo(dtype).max)) / (16.0 * math.sqrt(max(n_features, 1)))
-
-    if peak <= limit(X.dtype):
-        return features(X)
-    if X.dtype == xp.float32 and peak <= limit(xp.float64):
-        return xp.astype(features(xp.astype(X, xp.float64)), xp.float32)
-    raise ValueError(
-        f"X has values up to {peak:.3g}: with bias > 0 the features need squared norms of "
-        f"the rows, which overflow {X.dtype} above {limit(X.dtype):.3g} at "
-        f"{n_features} features. Rescale X (and the bias with it: the network with bias "
-        "beta on X / s is the original one divided by s, with bias beta / s).")
+    if X.dtype == xp.float32 and _peak(xp, X) > _bias_row_limit(xp, X.dtype, X.shape[1]):
+        X64 = xp.astype(X, xp.float64)
+        check_bias_rows(xp, X64)
+        return xp.astype(features(X64), xp.float32)
+    check_bias_rows(xp, X)
+    return features(X)
 
 
 class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -187,6 +207,8 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     }
     # Whether ``fit`` needs the rows themselves (data-dependent maps) or only their width.
     _fit_reads_data = False
+    # what to say when the parameters would not fit in memory
+    _memory_advice = "Use a smaller n_components."
     # Whether ``_transform_batch`` takes ``out=`` (a NumPy view of the output rows) and
     # writes the features into it.
     _fills_output = False
@@ -215,7 +237,7 @@ class BaseFeatureMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         check_fits_in_memory(
             self._param_bytes(X.shape[1]) + 3 * 8 * self.n_components,
             f"{type(self).__name__}(n_components={self.n_components}): its random "
-            "parameters plus the features of one row")
+            "parameters plus the features of one row", self._memory_advice)
         rng = check_random_state(self.random_state)
         self._n_features_out = self._fit_params(rng, X.shape[1])
         xp, device = namespace_of(X)

@@ -15,7 +15,7 @@ from sklearn.utils._array_api import device as array_device
 
 from ._base import rows_per_batch
 from ._progress import progress
-from ._validation import check_int, check_kind, check_nonnegative_float
+from ._validation import check_bias_value, check_int, check_kind
 
 
 def _row_norms(X, xp=np):
@@ -188,7 +188,7 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", max_memory=None, ver
     Arora et al., *On Exact Computation with an Infinitely Wide Neural Net*, NeurIPS 2019.
     """
     depth = check_int(depth, "depth")
-    bias = check_nonnegative_float(bias, "bias")
+    bias = check_bias_value(bias, "bias")
     kind = check_kind(kind)
     X = check_array(X, dtype=np.float64, input_name="X")
     symmetric = Y is None

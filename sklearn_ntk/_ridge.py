@@ -399,9 +399,12 @@ AUTOMATIC_ALPHA_FACTORS = np.logspace(-12, 4, 17)
 def automatic_alphas(stats):
     r"""The default GCV grid: :data:`AUTOMATIC_ALPHA_FACTORS` times the kernel's scale.
 
-    The scale is the mean (weighted, centred) squared norm of the features,
-    :math:`\mathrm{tr}\,G / \sum_i w_i`, i.e. the mean diagonal of the centred kernel matrix
-    the features approximate; it makes the grid invariant to rescaling the features.
+    The scale is :math:`\mathrm{tr}\,G / \sum_i w_i`, the weighted mean squared norm of
+    the centred features, :math:`G = \sum_i w_i (z_i - \bar z)(z_i - \bar z)^T`: without
+    weights, the mean diagonal of the centred kernel matrix the features approximate. The
+    grid is invariant to rescaling the features. Weights count as frequencies, as in
+    scikit-learn's ``Ridge``: the scale is the same for a row of weight 2 as for that row
+    twice, and a common factor ``c`` on every weight acts as the penalty divided by ``c``.
     """
     scale = float(np.trace(stats.gram)) / stats.weight_sum if stats.weight_sum > 0 else 0.0
     if not scale > 0:
@@ -464,6 +467,14 @@ def _solve_one(G, B, alpha):
         return V @ (Q * _inverse_shifted(eigvals, alpha)[:, None])
 
 
+def _gcv_ratio(rss, residual_df, n_samples, n_targets):
+    """``(RSS / n) / (1 - df / n)^2`` per target; ``inf`` where ``n - df`` is (numerically) 0."""
+    fraction = residual_df / n_samples
+    if not fraction * fraction > 0:
+        return np.inf
+    return rss / n_samples / (fraction * fraction) / n_targets
+
+
 def _gcv_scores_dual(eigvals, P, alphas, n_samples, fit_intercept):
     r"""GCV scores from the n x n eigendecomposition, with residuals free of cancellation.
 
@@ -485,10 +496,7 @@ def _gcv_scores_dual(eigvals, P, alphas, n_samples, fit_intercept):
         rss = float(p2 @ (kept * kept))
         # n - df, summed without cancellation (see _gcv_scores)
         residual_df = free + (float(np.sum(alpha * inverse[positive])) if alpha > 0 else 0.0)
-        if residual_df <= 0:
-            scores[k] = np.inf
-        else:
-            scores[k] = rss / n_samples / (residual_df / n_samples) ** 2 / P.shape[1]
+        scores[k] = _gcv_ratio(rss, residual_df, n_samples, P.shape[1])
     return scores
 
 
@@ -514,18 +522,20 @@ def _gcv_scores(eigvals, Q, target_ss, alphas, n_samples, fit_intercept):
     positive = eigvals > 0
     rank = int(np.sum(positive))
     lam = eigvals[positive]
-    q2 = np.sum(Q[positive] * Q[positive], axis=1)
+    # q_j^2 / lambda_j as (q_j / sqrt(lambda_j))^2 and alpha / (lambda_j + alpha) in [0, 1]:
+    # q_j^2 or alpha^2 / (lambda (lambda + alpha)^2) alone overflow once the kernel's (or
+    # the weights') scale passes about 1e100
+    whitened = Q[positive] / np.sqrt(lam)[:, None]
+    explained = np.sum(whitened * whitened, axis=1)
     n_targets = Q.shape[1]
     free = n_samples - (1 if fit_intercept else 0) - rank  # residual degrees of freedom
-    rss0 = 0.0 if free <= 0 else max(target_ss - float(np.sum(q2 / lam)), 0.0)
+    rss0 = 0.0 if free <= 0 else max(target_ss - float(np.sum(explained)), 0.0)
     for k, alpha in enumerate(alphas):
         if alpha > 0:
-            rss = rss0 + float(np.sum(q2 * alpha * alpha / (lam * (lam + alpha) ** 2)))
-            residual_df = free + float(np.sum(alpha / (lam + alpha)))
+            kept = alpha / (lam + alpha)
+            rss = rss0 + float(np.sum(explained * kept * kept))
+            residual_df = free + float(np.sum(kept))
         else:
             rss, residual_df = rss0, float(free)
-        if residual_df <= 0:
-            scores[k] = np.inf
-        else:
-            scores[k] = rss / n_samples / (residual_df / n_samples) ** 2 / n_targets
+        scores[k] = _gcv_ratio(rss, residual_df, n_samples, n_targets)
     return scores

@@ -1,5 +1,6 @@
 """Parameter checks shared by the kernels, feature maps and estimators."""
 
+import math
 import numbers
 
 import numpy as np
@@ -21,6 +22,21 @@ def check_nonnegative_float(value, name):
     value = float(value)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a non-negative real number, got {value!r}.")
+    return value
+
+
+#: The largest bias standard deviation accepted (about 8.4e152): beta^2 must be a float64
+#: with room for the sums over layers that add it, and Python's ``beta ** 2`` must not
+#: overflow. Any bias a network would use is many orders of magnitude smaller.
+MAX_BIAS = math.sqrt(float(np.finfo(np.float64).max)) / 16.0
+
+
+def check_bias_value(value, name="bias"):
+    """Return a bias as a Python float in ``[0, MAX_BIAS]``; ValueError naming ``name``."""
+    value = check_nonnegative_float(value, name)
+    if value > MAX_BIAS:
+        raise ValueError(f"{name} must be at most {MAX_BIAS:.3g} (its square is summed over "
+                         f"layers in float64), got {value!r}.")
     return value
 
 

@@ -81,8 +81,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseFeatureMap, lone_column_weight, max_abs_rows, rademacher, \
-    renamed_attribute, srht_bytes, store_params
+from ._base import BaseFeatureMap, featurise_with_bias, lone_column_weight, max_abs_rows, \
+    rademacher, renamed_attribute, srht_bytes, store_params
 from ._docstrings import RUN_PARAMS_DOC
 from ._images import check_conv_geometry, check_filter_size, check_image_shape, check_padding
 from ._sketches import draw_srht, srht
@@ -450,8 +450,8 @@ class CNTKSketch(BaseFeatureMap):
         return xp.concat(parts, axis=0)
 
     def _transform_images(self, xp, X, device):
-        if self._network.has_bias:
-            return self._features(xp, X, device)  # not homogeneous: no rescaling
+        if self._network.has_bias:  # not homogeneous: no rescaling
+            return featurise_with_bias(xp, X, lambda A: self._features(xp, A, device))
         # The CNTK of a bias-free network is positively homogeneous in the image:
         # featurise x / max|x_j| (no squared patch norm can overflow) and scale back.
         scale = max_abs_rows(xp, X)

@@ -26,6 +26,7 @@ from ._ridge import RidgeStatistics, automatic_alphas, ridge_memory_bytes, solve
     solve_ridge_dual
 from .feature_maps import NTKRandomFeatures, NTKSketch
 from .nystroem import NTKNystroem
+from ._validation import MAX_BIAS
 
 
 def any_to_numpy(array):
@@ -590,7 +591,7 @@ _FEATURE_MAP_PARAMS = {
     "depth": [Interval(Integral, 1, None, closed="left")],
     "feature_map": [StrOptions({"sketch", "random_features", "nystroem"})],
     "degree": [Interval(Integral, 1, None, closed="left")],
-    "bias": [Interval(Real, 0, None, closed="left")],
+    "bias": [Interval(Real, 0, MAX_BIAS, closed="both")],
     "leverage_sampling": ["boolean"],
 }
 
@@ -633,7 +634,9 @@ RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
         the penalty is chosen by GCV over the automatic grid: the 17 decades
         :math:`\bar k \cdot 10^{-12}, \dots, \bar k \cdot 10^{4}`, with :math:`\bar k` the
         mean (weighted, centred) squared norm of the features, the scale of the kernel
-        matrix, so the grid follows the data as ``RidgeCV`` users expect of a default. Below
+        matrix, so the grid follows the data as ``RidgeCV`` users expect of a default.
+        Sample weights count as frequencies, as in ``Ridge``: multiplying them all by ``c``
+        acts as dividing the penalty by ``c``. Below
         it a penalty is at the rounding level of the Gram matrix, above it the fit is the
         intercept alone; every score comes from the same eigendecomposition.
     alphas : array-like of float, default=None

@@ -13,6 +13,7 @@ from ._base import BaseFeatureMap, featurise_with_bias, lone_column_weight, max_
 from ._arccos import ntk_on_sphere
 from ._docstrings import FC_NETWORK_PARAMS_DOC, RUN_PARAMS_DOC
 from ._polyfit import fit_dot_product_polynomial
+from ._validation import MAX_BIAS
 from ._sketches import allocate_widths, draw_polysketch_blocks, draw_srht, \
     polysketch_blocks, polysketch_leaves, prepare_polysketch_blocks, srht
 from .layers._arccos_features import ArccosRule
@@ -170,7 +171,7 @@ class NTKSketch(BaseFeatureMap):
         "degree": [Interval(Integral, 1, None, closed="left")],
         "sketch_dim": [Interval(Integral, 1, None, closed="left"), None],
         "exact_linear": ["boolean", StrOptions({"auto"})],
-        "bias": [Interval(Real, 0, None, closed="left")],
+        "bias": [Interval(Real, 0, MAX_BIAS, closed="both")],
         "verbose": ["verbose"],
     }
     _namespace_attribute = "polynomial_coef_"
@@ -502,7 +503,7 @@ class NTKRandomFeatures(BaseFeatureMap):
     _parameter_constraints = {
         **BaseFeatureMap._parameter_constraints,
         "depth": [Interval(Integral, 1, None, closed="left")],
-        "bias": [Interval(Real, 0, None, closed="left")],
+        "bias": [Interval(Real, 0, MAX_BIAS, closed="both")],
         "kind": [StrOptions({"ntk", "nngp"})],
         "sketch_components": [Interval(Integral, 1, None, closed="left"), None],
         "arccos_order0_components": [Interval(Integral, 1, None, closed="left"), None],
@@ -512,6 +513,8 @@ class NTKRandomFeatures(BaseFeatureMap):
     }
     _namespace_attribute = "input_weights_"
 
+    _memory_advice = "Use a smaller n_components or arccos_order0_components."
+
     def __init__(self, n_components=1024, *, depth=1, bias=0.0, kind="ntk",
                  sketch_components=None, arccos_order0_components=None,
                  leverage_sampling=False, exact_norms=True, random_state=None,
@@ -519,9 +522,11 @@ class NTKRandomFeatures(BaseFeatureMap):
         store_params(self, locals())
 
     def _param_bytes(self, n_features):
-        m1 = m0 = self.n_components // 2 + 1
-        width = n_features + m1 + 2
-        return 8 * self.depth * (width * (m1 + m0) + 2 * width + 4 * m0)
+        # per layer: the weights W1 (width x m1) and W0 (width x m0), signs and indices
+        m1, ms = self._split_components()
+        m0 = self.arccos_order0_components or m1
+        width = max(n_features, m1) + 2
+        return 8 * self.depth * (width * (m1 + m0) + 2 * width + 4 * (m0 + ms))
 
     def _split_components(self):
         has_bias = self.bias > 0

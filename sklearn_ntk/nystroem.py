@@ -23,11 +23,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import _is_numpy, namespace_of, to_numpy
-from ._base import BaseFeatureMap, check_fits_in_memory, reject_bool_params, store_params, \
-    validate_fit_input
+from ._base import BaseFeatureMap, check_bias_rows, check_fits_in_memory, max_abs_rows, \
+    reject_bool_params, store_params, validate_fit_input
 from ._dask import known_row_chunks
 from ._docstrings import FC_NETWORK_PARAMS_DOC
 from ._ntk_kernel import _row_norms, ntk_block, ntk_kernel
+from ._validation import MAX_BIAS
 
 #: A dask array given to :meth:`NTKNystroem.fit` is read only through a uniform sample of
 #: ``max(DASK_FIT_MIN_ROWS, DASK_FIT_ROWS_PER_COMPONENT * n_components)`` rows (all rows when
@@ -261,7 +262,7 @@ class NTKNystroem(BaseFeatureMap):
     _parameter_constraints = {
         **BaseFeatureMap._parameter_constraints,
         "depth": [Interval(Integral, 1, None, closed="left")],
-        "bias": [Interval(Real, 0, None, closed="left")],
+        "bias": [Interval(Real, 0, MAX_BIAS, closed="both")],
         "kind": [StrOptions({"ntk", "nngp"})],
         "landmarks": [StrOptions({"rpcholesky", "uniform"})],
         "verbose": ["verbose"],
@@ -321,6 +322,8 @@ class NTKNystroem(BaseFeatureMap):
                  + 4 * n_landmarks ** 2),
             f"NTKNystroem(n_components={self.n_components}) on {n_samples} rows")
         host = np.asarray(to_numpy(xp, X), dtype=np.float64)
+        self._scale = self._data_scale(host)
+        host = host / self._scale
         if self.n_components > n_samples:
             warnings.warn(
                 f"n_components={self.n_components} is larger than the number of training "
@@ -339,31 +342,61 @@ class NTKNystroem(BaseFeatureMap):
         indices = np.asarray(indices, dtype=np.intp)
         landmarks = host[indices]
         normalization, self.rank_ = _inverse_square_root(self._kernel(landmarks))
-        # host float64 copies for NumPy input (kept in a dict: only the public fitted arrays
-        # live in the namespace of the fit data)
+        # host float64 copies for NumPy input, of the rescaled landmarks (kept in a dict: only
+        # the public fitted arrays live in the namespace of the fit data)
         self._host = {"landmarks": landmarks, "normalization": normalization}
         self._n_features_out = n_landmarks
         positions = xp.asarray(indices, device=device)
         self.component_indices_ = (positions if sample_rows is None
                                    else xp.asarray(sample_rows[indices], device=device))
         self.components_ = xp.take(X, positions, axis=0)
-        self.normalization_ = xp.asarray(normalization, device=device)
+        self.normalization_ = xp.asarray(normalization / self._scale, device=device)
         return self
+
+    def _data_scale(self, X):
+        r"""The common factor ``c`` by which the kernel is computed on ``X / c``.
+
+        Without a bias the kernel is positively homogeneous in each argument,
+        :math:`K(a x, b y) = a b\, K(x, y)` for :math:`a, b > 0`. So with ``c`` the largest
+        magnitude of the fit data, the landmarks are kept as :math:`\hat L = L / c`
+        (RPCholesky's probabilities do not change: they are ratios), and
+        :math:`K(x, L) K_{LL}^{+1/2} = K(x, \hat L)\, K(\hat L, \hat L)^{+1/2}`: no kernel
+        value overflows or underflows, whatever the scale of the rows. With a bias the kernel
+        is not homogeneous; ``c = 1`` and rows whose squares would overflow are refused.
+        """
+        if self.bias > 0:
+            check_bias_rows(np, X)
+            return 1.0
+        peak = float(np.max(np.abs(X))) if X.size else 0.0
+        return peak if peak > 0 else 1.0
 
     def _bytes_per_row(self, itemsize):
         return 8 * (14 * self._n_features_out + 2 * self.n_features_in_) + itemsize * (
             self._n_features_out + self.n_features_in_)
 
     def _transform_batch(self, xp, X, device):
+        # rows are featurised as x / s, times s (homogeneity; see _data_scale)
         if _is_numpy(xp):
-            K = self._kernel(np.asarray(X), self._host["landmarks"])
+            X64 = np.asarray(X, dtype=np.float64)
+            if self.bias > 0:
+                check_bias_rows(np, X64)
+                K = self._kernel(X64, self._host["landmarks"])
+            else:
+                rows = max_abs_rows(np, X64)
+                K = self._kernel(X64 / rows, self._host["landmarks"]) * rows
             Z = K @ self._host["normalization"]
             return xp.asarray(Z.astype(X.dtype, copy=False))
         X64 = xp.astype(X, xp.float64)
-        L64 = xp.astype(self.components_, xp.float64)
+        rows = xp.ones((X64.shape[0], 1), dtype=xp.float64, device=device)
+        if self.bias > 0:
+            check_bias_rows(xp, X64)
+        else:
+            rows = max_abs_rows(xp, X64)
+            X64 = X64 / rows
+        L64 = xp.astype(self.components_, xp.float64) / self._scale
         K = ntk_block(xp, X64, L64, _row_norms(X64, xp)[0], _row_norms(L64, xp)[0],
-                      self.depth, float(self.bias), self.kind)
-        return xp.astype(K @ self.normalization_, X.dtype)
+                      self.depth, float(self.bias), self.kind) * rows
+        return xp.astype(K @ (self.normalization_ * self._scale), X.dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

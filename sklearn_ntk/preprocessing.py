@@ -13,10 +13,26 @@ from ._ridge import gram_matrix
 
 
 def standardize_rows(X):
-    """Each row minus its mean, divided by its standard deviation (constant rows become 0)."""
+    """Each row minus its mean, divided by its standard deviation (constant rows become 0).
+
+    The result does not depend on the row's scale, so each row is first divided by its
+    largest magnitude: no square overflows or underflows, whatever the input's magnitude.
+    """
+    X = X / _row_peaks(X)
     X = X - X.mean(axis=1, keepdims=True)
     std = np.sqrt(np.mean(X * X, axis=1, keepdims=True))
     return X / np.where(std > 0, std, 1.0)
+
+
+def _row_peaks(X):
+    peak = np.max(np.abs(X), axis=1, keepdims=True) if X.shape[1] else np.ones((len(X), 1))
+    return np.where(peak > 0, peak, 1.0)
+
+
+def _global_peak(peak):
+    """The common factor ``c`` (the largest magnitude, 1 for all-zero data) of a fit."""
+    peak = float(peak)
+    return peak if peak > 0 else 1.0
 
 
 class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -117,7 +133,7 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if isinstance(self.regularization, (bool, np.bool_)):
             raise TypeError("regularization must be a real number, got a bool.")
         if is_dask_collection(X):
-            mean, covariance = self._dask_statistics(X)
+            mean, covariance, scale = self._dask_statistics(X)
         else:
             X = validate_data(self, X, dtype=[np.float64, np.float32])
             n, d = X.shape
@@ -125,9 +141,14 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Xc = np.asarray(X, dtype=np.float64)
             if self.standardize_images:
                 Xc = standardize_rows(Xc)
+            scale = _global_peak(np.max(np.abs(Xc)) if Xc.size else 0.0)
+            Xc = Xc / scale
             mean = Xc.mean(axis=0)
             Xc = Xc - mean
             covariance = gram_matrix(Xc) / n
+        # The statistics are those of X / c (c its largest magnitude: no square overflows or
+        # underflows); W of X is that of X / c divided by c, since C(X) = c^2 C(X / c) and
+        # the regulariser is relative to the mean eigenvalue.
         eigenvalues, U = np.linalg.eigh(covariance)
         eigenvalues = np.maximum(eigenvalues, 0.0)  # rounding below zero
         floor = self.regularization * float(np.mean(eigenvalues))
@@ -136,8 +157,8 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # relative cutoff: directions of (numerically) zero variance stay zero when eps = 0
         keep = shifted > shifted.max(initial=0.0) * 1e-12
         inverse_root[keep] = 1.0 / np.sqrt(shifted[keep])
-        self.mean_ = mean
-        self.whitening_ = (U * inverse_root) @ U.T
+        self.mean_ = mean * scale
+        self.whitening_ = (U * (inverse_root / scale)) @ U.T
         return self
 
     def _dask_statistics(self, X):
@@ -158,11 +179,16 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                              "by ZCAWhitening.")
         if self.standardize_images:
             X = X.map_blocks(standardize_rows, dtype=np.float64)
-        # two passes (mean, then the centred scatter): gram/n - mean mean^T would lose the
-        # covariance of data with a large offset to cancellation
-        mean = dask.compute(X.mean(axis=0))[0]
-        if not np.all(np.isfinite(mean)):
+        # two passes (the scale and mean, then the centred scatter): gram/n - mean mean^T
+        # would lose the covariance of data with a large offset to cancellation
+        peak, mean = dask.compute(abs(X).max(), X.mean(axis=0))
+        if not np.isfinite(peak):
             raise ValueError("Input X contains NaN or infinity.")
+        scale = _global_peak(peak)
+        X = X / scale
+        mean = mean / scale
+        if not np.all(np.isfinite(mean)):  # the sums overflowed: once more, rescaled
+            mean = dask.compute(X.mean(axis=0))[0]
         Xc = X - mean
         covariance = dask.compute(Xc.T @ Xc)[0] / n
         if not np.all(np.isfinite(covariance)):
@@ -172,7 +198,7 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_  # as validate_data(reset=True) does
-        return mean, covariance
+        return mean, covariance, scale
 
     def transform(self, X):
         """Whitened rows :math:`W(x - \\mu)` (each row standardised first if asked).

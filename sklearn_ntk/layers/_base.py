@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_nonnegative_float
+from .._validation import check_bias_value
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def check_bias(bias):
         return 0.0
     if isinstance(bias, (bool, np.bool_)) or not isinstance(bias, numbers.Real):
         raise TypeError(f"bias must be a non-negative real number, got {bias!r}.")
-    return check_nonnegative_float(bias, "bias")
+    return check_bias_value(bias, "bias")
 
 
 class Layer:
