@@ -393,10 +393,11 @@ class NTKNystroem(BaseFeatureMap):
         else:
             rows = max_abs_rows(xp, X64)
             X64 = X64 / rows
-        L64 = xp.astype(self.components_, xp.float64) / self._scale
+        scale = getattr(self, "_scale", 1.0)  # 1.0: a map pickled without the rescaling
+        L64 = xp.astype(self.components_, xp.float64) / scale
         K = ntk_block(xp, X64, L64, _row_norms(X64, xp)[0], _row_norms(L64, xp)[0],
                       self.depth, float(self.bias), self.kind) * rows
-        return xp.astype(K @ (self.normalization_ * self._scale), X.dtype)
+        return xp.astype(K @ (self.normalization_ * scale), X.dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
