@@ -21,7 +21,8 @@ Flatten()]``.
 frontier over architecture and width (section (e2)). Lines join the widths of one model,
 measured on 2026-12-05 with the current code: ``CNTKSketchClassifier`` with the estimators'
 default network ``pool_flatten1`` (1,024-16,384 features), the same with ``flip_invariant=True``,
-``pool_conv`` and the global-average-pooling network ``gap1``, against scikit-learn's
+``pool_conv``, the global-average-pooling network ``gap1`` and the ``"myrtle"`` preset of
+depth 5 (``myrtle5``), against scikit-learn's
 ``Nystroem(kernel="rbf")`` at the same widths followed by the same ridge, on the same
 standardised pixels. Open markers are older points of the same models measured with the
 code of 2026-12-04 (sections (c) and (e)), before the monomial first layer and the even
@@ -46,6 +47,7 @@ frontier_60k = {
     "pool_flatten1, flip_invariant": [(4096, 176, 0.8825), (8192, 294, 0.8877)],
     "pool_conv": [(2048, 963, 0.8728)],
     "gap1": [(2048, 138, 0.8157)],
+    "myrtle5": [(1024, 1950, 0.8582)],
     "Nystroem(rbf) + ridge": [(1024, 4, 0.8619), (2048, 28, 0.8707), (4096, 64, 0.8825),
                               (8192, 367, 0.8925), (16384, 2847, 0.8975)],
 }
@@ -77,7 +79,7 @@ draw(left, sketch_2k, "o", "CNTKSketchClassifier (4096 unless marked)")
 draw(left, exact_2k_new, "s", "exact, re-measured 2026-12-05")
 draw(left, sketch_2k_new, "*", "sketch with exact monomials, 2026-12-05")
 left.set_title("2,000 train / 2,000 test images")
-for (name, points), marker in zip(frontier_60k.items(), "oD^vs"):
+for (name, points), marker in zip(frontier_60k.items(), "oD^vPs"):
     line, = right.plot([p[1] for p in points], [p[2] for p in points], marker + "-", ms=7,
                        label=name)
     for width, seconds, accuracy in points:
