@@ -8,7 +8,7 @@ standardised with the training subset's mean and standard deviation):
   scored on the test subset; time is end to end (featurise, solve, predict).
 - ``exact``: exact kernel ridge with ``cntk_kernel(architecture=A)`` on the same images, the
   penalty chosen by GCV on the same relative grid (the mean diagonal of the centred
-  training kernel times ``AUTOMATIC_ALPHA_FACTORS``, what the estimators use on features);
+  training kernel times ``automatic_alpha_factors(n)``, what the estimators use on features);
   time is the kernel matrices plus the solve.
 
 Test predictions are saved (``benchmarks/_data/architectures.jsonl``), so ``report`` gives
@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 from sklearn_ntk import CNTKSketchClassifier, cntk_kernel
-from sklearn_ntk._ridge import AUTOMATIC_ALPHA_FACTORS, KernelRidgePath
+from sklearn_ntk._ridge import KernelRidgePath, automatic_alpha_factors
 from sklearn_ntk.datasets import load_fashion_mnist
 from sklearn_ntk.layers import AvgPool, Conv, Flatten, ReLU
 
@@ -160,7 +160,7 @@ def run_exact(args):
         Y = (y_tr[:, None] == classes[None, :]) - 1.0 / len(classes)
         n = len(K_tr)
         scale = (np.trace(K_tr) - K_tr.sum() / n) / n  # mean diagonal of the centred kernel
-        path = KernelRidgePath(K_tr, Y, scale * AUTOMATIC_ALPHA_FACTORS)
+        path = KernelRidgePath(K_tr, Y, scale * automatic_alpha_factors(n))
         prediction = classes[np.argmax(path.decision_function(K_te), axis=1)]
         seconds = time.perf_counter() - start
         record(dict(model="exact", arch=name, n_train=len(y_tr), n_test=len(y_te),

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ntk import CNTKSketchClassifier, ZCAWhitening, ntk_kernel
-from sklearn_ntk._ridge import AUTOMATIC_ALPHA_FACTORS, KernelRidgePath
+from sklearn_ntk._ridge import KernelRidgePath, automatic_alpha_factors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "_data", "cntk_defaults.jsonl")
@@ -99,7 +99,7 @@ def exact_fc(X_tr, y_tr, X_te):
     Y = (y_tr[:, None] == classes[None, :]) - 1.0 / len(classes)
     n = len(K)
     scale = (np.trace(K) - K.sum() / n) / n  # mean diagonal of the centred kernel
-    path = KernelRidgePath(K, Y, scale * AUTOMATIC_ALPHA_FACTORS)
+    path = KernelRidgePath(K, Y, scale * automatic_alpha_factors(n))
     prediction = classes[np.argmax(path.decision_function(ntk_kernel(X_te, X_tr, depth=2)),
                                    axis=1)]
     return prediction, time.perf_counter() - start

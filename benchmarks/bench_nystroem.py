@@ -132,7 +132,7 @@ def penalty_table(n_train, n_test, depth, n_components, seeds):
     the estimators' automatic one, relative to each kernel's scale.
     """
     from sklearn_ntk import NTKNystroem
-    from sklearn_ntk._ridge import AUTOMATIC_ALPHA_FACTORS
+    from sklearn_ntk._ridge import automatic_alpha_factors
 
     train, test = load_fashion_mnist("train"), load_fashion_mnist("test")
     X_train, y_train = train.data[:n_train] / 255.0, train.target[:n_train]
@@ -144,7 +144,7 @@ def penalty_table(n_train, n_test, depth, n_components, seeds):
     def scores(K_fit, K_eval):
         n = len(K_fit)
         scale = (np.trace(K_fit) - K_fit.sum() / n) / n
-        path = KernelRidgePath(K_fit, Y, scale * AUTOMATIC_ALPHA_FACTORS)
+        path = KernelRidgePath(K_fit, Y, scale * automatic_alpha_factors(n))
         accuracy = [np.mean(classes[np.argmax(path.decision_function(K_eval, a), axis=1)]
                             == y_test) for a in path.alphas]
         return accuracy[int(np.argmin(path.gcv_scores))], max(accuracy), path.alpha

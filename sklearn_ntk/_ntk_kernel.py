@@ -188,7 +188,7 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", max_memory=None, ver
     Arora et al., *On Exact Computation with an Infinitely Wide Neural Net*, NeurIPS 2019.
     """
     depth = check_int(depth, "depth")
-    bias = check_bias_value(bias, "bias")
+    bias = check_bias_value(bias, "bias", depth=depth)
     kind = check_kind(kind)
     X = check_array(X, dtype=np.float64, input_name="X")
     symmetric = Y is None

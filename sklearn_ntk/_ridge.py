@@ -27,9 +27,9 @@ are their :math:`q_j`, which vanish in exact arithmetic (:math:`Zv_j = 0`). With
 noise by rounding noise.
 """
 
-from dataclasses import dataclass
-
+import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
@@ -388,28 +388,33 @@ class KernelRidgePath:
         return out[:, 0] if self._single else out
 
 
-#: The automatic penalty grid, relative to the mean squared norm of the features. It spans
-#: every penalty that can matter: below ``1e-12`` a penalty is at the rounding level of the
-#: Gram matrix's eigenvalues, and at ``1e4`` the fit is the intercept alone to about four
-#: digits. Once the Gram matrix is decomposed each GCV score costs O(rank x targets), so a
-#: wide grid is free; a narrow one let GCV's minimum fall on its end.
-AUTOMATIC_ALPHA_FACTORS = np.logspace(-12, 4, 17)
+def automatic_alpha_factors(weight_sum):
+    r"""The automatic penalty grid relative to the kernel's scale: whole powers of ten.
+
+    From :math:`10^{-12}` (tiny against the largest eigenvalue: such penalties act as the
+    pseudo-inverse) up to :math:`10^4 \max(1, \sum_i w_i)`. Since the largest eigenvalue of
+    the Gram matrix is at most its trace, :math:`\sum_i w_i` times the scale, the top
+    penalty shrinks every direction of the features at least ten-thousandfold: the fit is
+    the intercept alone to about four digits. Once the Gram matrix is decomposed each GCV
+    score costs O(rank x targets), so a wide grid is free.
+    """
+    top = 4 + (max(0, math.ceil(math.log10(weight_sum))) if weight_sum > 0 else 0)
+    return 10.0 ** np.arange(-12, top + 1)
 
 
 def automatic_alphas(stats):
-    r"""The default GCV grid: :data:`AUTOMATIC_ALPHA_FACTORS` times the kernel's scale.
+    r"""The default GCV grid: :func:`automatic_alpha_factors` times the kernel's scale.
 
     The scale is :math:`\mathrm{tr}\,G / \sum_i w_i`, the weighted mean squared norm of
     the centred features, :math:`G = \sum_i w_i (z_i - \bar z)(z_i - \bar z)^T`: without
     weights, the mean diagonal of the centred kernel matrix the features approximate. The
-    grid is invariant to rescaling the features. Weights count as frequencies, as in
-    scikit-learn's ``Ridge``: the scale is the same for a row of weight 2 as for that row
-    twice, and a common factor ``c`` on every weight acts as the penalty divided by ``c``.
+    grid is invariant to rescaling the features. A common factor ``c`` on every weight acts
+    as the penalty divided by ``c``, as in scikit-learn's ``Ridge``.
     """
     scale = float(np.trace(stats.gram)) / stats.weight_sum if stats.weight_sum > 0 else 0.0
     if not scale > 0:
         scale = 1.0
-    return scale * AUTOMATIC_ALPHA_FACTORS
+    return scale * automatic_alpha_factors(stats.weight_sum)
 
 
 def _check_finite(stats):

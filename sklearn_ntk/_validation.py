@@ -31,11 +31,27 @@ def check_nonnegative_float(value, name):
 MAX_BIAS = math.sqrt(float(np.finfo(np.float64).max)) / 16.0
 
 
-def check_bias_value(value, name="bias"):
-    """Return a bias as a Python float in ``[0, MAX_BIAS]``; ValueError naming ``name``."""
+def max_bias(depth=None):
+    r"""The largest bias for a fully connected network of ``depth`` hidden layers.
+
+    With bias :math:`\beta`, every layer adds :math:`\beta^2` to :math:`\Sigma` and the NTK
+    sums the :math:`\Sigma` of all layers, so its diagonal grows like
+    :math:`\tfrac12 (L+1)(L+2)\,\beta^2`; that must stay inside float64 with the same
+    margin as :data:`MAX_BIAS`.
+    """
+    if depth is None:
+        return MAX_BIAS
+    terms = (depth + 1) * (depth + 2) / 2
+    return min(MAX_BIAS, math.sqrt(float(np.finfo(np.float64).max) / 256.0 / terms))
+
+
+def check_bias_value(value, name="bias", depth=None):
+    """Return a bias as a Python float in ``[0, max_bias(depth)]``; ValueError naming ``name``."""
     value = check_nonnegative_float(value, name)
-    if value > MAX_BIAS:
-        raise ValueError(f"{name} must be at most {MAX_BIAS:.3g} (its square is summed over "
+    limit = max_bias(depth)
+    if value > limit:
+        at = "" if depth is None else f" at depth {depth}"
+        raise ValueError(f"{name} must be at most {limit:.3g}{at} (its square is summed over "
                          f"layers in float64), got {value!r}.")
     return value
 

@@ -24,9 +24,9 @@ from ._progress import progress
 from ._backend import _is_numpy
 from ._ridge import RidgeStatistics, automatic_alphas, ridge_memory_bytes, solve_ridge, \
     solve_ridge_dual
+from ._validation import MAX_BIAS
 from .feature_maps import NTKRandomFeatures, NTKSketch
 from .nystroem import NTKNystroem
-from ._validation import MAX_BIAS
 
 
 def any_to_numpy(array):
@@ -631,14 +631,14 @@ def attributes_doc(feature_map, classifier=False):
 # The ridge parameters, shared by every estimator's docstring.
 RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
         Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
-        the penalty is chosen by GCV over the automatic grid: the 17 decades
-        :math:`\bar k \cdot 10^{-12}, \dots, \bar k \cdot 10^{4}`, with :math:`\bar k` the
-        mean (weighted, centred) squared norm of the features, the scale of the kernel
-        matrix, so the grid follows the data as ``RidgeCV`` users expect of a default.
-        Sample weights count as frequencies, as in ``Ridge``: multiplying them all by ``c``
-        acts as dividing the penalty by ``c``. Below
-        it a penalty is at the rounding level of the Gram matrix, above it the fit is the
-        intercept alone; every score comes from the same eigendecomposition.
+        the penalty is chosen by GCV over the automatic grid: the powers of ten
+        :math:`\bar k \cdot 10^{-12}, \dots, \bar k \cdot 10^{4} \max(1, \sum_i w_i)`, with
+        :math:`\bar k` the mean (weighted, centred) squared norm of the features, the scale
+        of the kernel matrix, so the grid follows the data as ``RidgeCV`` users expect of a
+        default. At the bottom a penalty acts as the pseudo-inverse; at the top it shrinks
+        every direction of the features ten-thousandfold (the intercept alone); every score
+        comes from the same eigendecomposition. As in ``Ridge``, multiplying every sample
+        weight by ``c`` acts as dividing the penalty by ``c``.
     alphas : array-like of float, default=None
         Grid of penalties; the one with the smallest generalised cross-validation error is
         chosen (``alphas`` wins over ``alpha`` when both are given), all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer

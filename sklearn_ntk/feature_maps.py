@@ -13,7 +13,7 @@ from ._base import BaseFeatureMap, featurise_with_bias, lone_column_weight, max_
 from ._arccos import ntk_on_sphere
 from ._docstrings import FC_NETWORK_PARAMS_DOC, RUN_PARAMS_DOC
 from ._polyfit import fit_dot_product_polynomial
-from ._validation import MAX_BIAS
+from ._validation import MAX_BIAS, check_bias_value
 from ._sketches import allocate_widths, draw_polysketch_blocks, draw_srht, \
     polysketch_blocks, polysketch_leaves, prepare_polysketch_blocks, srht
 from .layers._arccos_features import ArccosRule
@@ -192,6 +192,7 @@ class NTKSketch(BaseFeatureMap):
             else self.sketch_dim
 
     def _fit_params(self, rng, n_features):
+        check_bias_value(self.bias, "bias", depth=self.depth)
         self._layered = None
         if self.bias > 0:
             return self._fit_layered(rng, n_features)
@@ -554,6 +555,7 @@ class NTKRandomFeatures(BaseFeatureMap):
         return m1, ms
 
     def _fit_params(self, rng, n_features):
+        check_bias_value(self.bias, "bias", depth=self.depth)
         m1, ms = self._split_components()
         m0 = self.arccos_order0_components or m1
         self.n_arccos_components_, self.n_sketch_components_ = m1, ms

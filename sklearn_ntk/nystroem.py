@@ -28,7 +28,7 @@ from ._base import BaseFeatureMap, check_bias_rows, check_fits_in_memory, max_ab
 from ._dask import known_row_chunks
 from ._docstrings import FC_NETWORK_PARAMS_DOC
 from ._ntk_kernel import _row_norms, ntk_block, ntk_kernel
-from ._validation import MAX_BIAS
+from ._validation import MAX_BIAS, check_bias_value
 
 #: A dask array given to :meth:`NTKNystroem.fit` is read only through a uniform sample of
 #: ``max(DASK_FIT_MIN_ROWS, DASK_FIT_ROWS_PER_COMPONENT * n_components)`` rows (all rows when
@@ -105,7 +105,7 @@ def _rpcholesky(X, n_landmarks, rng, kernel, diagonal):
                 continue
             if rng.uniform() * residual[index] < H[j, j]:
                 accepted.append(int(index))
-                H = H - np.outer(H[:, j], H[j, :]) / H[j, j]
+                H = H - np.outer(H[:, j] / H[j, j], H[j, :])  # no product of two entries
         if not accepted:
             idle += 1
             continue
@@ -304,6 +304,7 @@ class NTKNystroem(BaseFeatureMap):
         """
         self._validate_params()
         reject_bool_params(self)
+        check_bias_value(self.bias, "bias", depth=self.depth)
         rng = check_random_state(self.random_state)
         sampled = {}
 
@@ -351,6 +352,9 @@ class NTKNystroem(BaseFeatureMap):
                                    else xp.asarray(sample_rows[indices], device=device))
         self.components_ = xp.take(X, positions, axis=0)
         self.normalization_ = xp.asarray(normalization / self._scale, device=device)
+        # what transform uses off NumPy: K_LL^{+1/2} / c itself can overflow for tiny c
+        self._scaled = None if _is_numpy(xp) else (
+            xp.asarray(landmarks, device=device), xp.asarray(normalization, device=device))
         return self
 
     def _data_scale(self, X):
@@ -375,29 +379,31 @@ class NTKNystroem(BaseFeatureMap):
             self._n_features_out + self.n_features_in_)
 
     def _transform_batch(self, xp, X, device):
-        # rows are featurised as x / s, times s (homogeneity; see _data_scale)
-        if _is_numpy(xp):
-            X64 = np.asarray(X, dtype=np.float64)
-            if self.bias > 0:
-                check_bias_rows(np, X64)
-                K = self._kernel(X64, self._host["landmarks"])
-            else:
-                rows = max_abs_rows(np, X64)
-                K = self._kernel(X64 / rows, self._host["landmarks"]) * rows
-            Z = K @ self._host["normalization"]
-            return xp.asarray(Z.astype(X.dtype, copy=False))
-        X64 = xp.astype(X, xp.float64)
-        rows = xp.ones((X64.shape[0], 1), dtype=xp.float64, device=device)
+        # bias-free rows are featurised as x / s and the features multiplied by s last (see
+        # _data_scale), so that no intermediate sum overflows
+        X64 = np.asarray(X, dtype=np.float64) if _is_numpy(xp) else xp.astype(X, xp.float64)
         if self.bias > 0:
             check_bias_rows(xp, X64)
+            rows = 1.0
         else:
             rows = max_abs_rows(xp, X64)
             X64 = X64 / rows
-        scale = getattr(self, "_scale", 1.0)  # 1.0: a map pickled without the rescaling
-        L64 = xp.astype(self.components_, xp.float64) / scale
-        K = ntk_block(xp, X64, L64, _row_norms(X64, xp)[0], _row_norms(L64, xp)[0],
-                      self.depth, float(self.bias), self.kind) * rows
-        return xp.astype(K @ (self.normalization_ * scale), X.dtype)
+        if _is_numpy(xp):
+            Z = self._kernel(X64, self._host["landmarks"]) @ self._host["normalization"]
+            return xp.asarray((Z * rows).astype(X.dtype, copy=False))
+        landmarks, normalization = self._namespace_arrays(xp)
+        K = ntk_block(xp, X64, landmarks, _row_norms(X64, xp)[0],
+                      _row_norms(landmarks, xp)[0], self.depth, float(self.bias), self.kind)
+        return xp.astype((K @ normalization) * rows, X.dtype)
+
+    def _namespace_arrays(self, xp):
+        """The rescaled landmarks and their normalization in the namespace of the fit data."""
+        arrays = getattr(self, "_scaled", None)
+        if arrays is None:  # not stored (e.g. an older pickle): derive from the public ones
+            scale = getattr(self, "_scale", 1.0)
+            arrays = (xp.astype(self.components_, xp.float64) / scale,
+                      self.normalization_ * scale)
+        return arrays
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

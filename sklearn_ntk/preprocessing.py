@@ -170,6 +170,9 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if X.ndim != 2:
             raise ValueError(f"Expected a 2-D dask array for X, got {X.ndim} dimension(s).")
         d = X.shape[1]
+        if d == 0:
+            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
+                             "of 1 is required by ZCAWhitening.")
         check_fits_in_memory(3 * 8 * d * d, f"ZCAWhitening of {d} features")
         # whole rows in every block (per-image standardisation needs them), known row counts
         X = known_row_chunks(X.rechunk({1: -1}).astype(np.float64))

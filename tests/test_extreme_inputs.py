@@ -1,9 +1,12 @@
 """Inputs at the edges of float64: scale-free results, or a ValueError naming the argument.
 
 The maps without bias are positively homogeneous and the estimators' penalty grid follows the
-kernel's scale, so rescaling X (or every sample weight) by a constant must not change a fit;
-where a result cannot be represented (a bias breaks homogeneity) the error names X or bias.
+kernel's scale, so rescaling X by a constant must not change a fit (a common factor on the
+sample weights acts on the penalty, as in scikit-learn's Ridge); where a result cannot be
+represented (a bias breaks homogeneity) the error names X or bias.
 """
+
+import os
 
 import numpy as np
 import pytest
@@ -33,6 +36,35 @@ def test_nystroem_is_homogeneous_at_any_scale(scale, landmarks):
     # the same kernel on the same landmark rows: the same features for the unscaled rows
     np.testing.assert_allclose(model.transform(X_SMALL), Z, rtol=1e-9,
                                atol=1e-12 * np.abs(Z).max())
+
+
+def test_nystroem_near_duplicate_landmarks_at_huge_scale():
+    """Large entries of K_LL^{+1/2} times huge kernel values: the row factor comes last."""
+    rng = np.random.RandomState(3)
+    base = rng.randn(8, 5)
+    X = np.vstack([base, base + 1e-7 * rng.randn(8, 5)])
+    reference = NTKNystroem(16, landmarks="uniform", random_state=0).fit(X)
+    Z = reference.transform(X)
+    model = NTKNystroem(16, landmarks="uniform", random_state=0).fit(X * 1e306)
+    scaled = model.transform(X * 1e306)
+    assert np.all(np.isfinite(scaled))
+    np.testing.assert_allclose(scaled / 1e306, Z, rtol=1e-6, atol=1e-9 * np.abs(Z).max())
+
+
+@pytest.mark.skipif(os.environ.get("SCIPY_ARRAY_API") != "1",
+                    reason="set SCIPY_ARRAY_API=1 to test array-API inputs")
+@pytest.mark.parametrize("scale", [1e-306, 1e300])
+def test_nystroem_array_api_at_extreme_scales(scale):
+    xps = pytest.importorskip("array_api_strict")
+    from sklearn import config_context
+
+    reference = NTKNystroem(20, depth=2, random_state=0).fit(X_SMALL)
+    Z = reference.transform(X_SMALL)
+    with config_context(array_api_dispatch=True):
+        model = NTKNystroem(20, depth=2, random_state=0).fit(xps.asarray(X_SMALL * scale))
+        scaled = np.asarray(model.transform(xps.asarray(X_SMALL * scale)))
+    assert np.all(np.isfinite(scaled))
+    np.testing.assert_allclose(scaled / scale, Z, rtol=1e-9, atol=1e-12 * np.abs(Z).max())
 
 
 def test_nystroem_float32_rows_beyond_float32_squares():
@@ -88,6 +120,12 @@ def test_zca_dask_output_does_not_depend_on_the_scale(standardize_images):
         D = da.from_array(X * scale, chunks=(7, 16))
         model = ZCAWhitening(standardize_images=standardize_images).fit(D)
         np.testing.assert_allclose(np.asarray(model.transform(D)), reference, atol=1e-12)
+
+
+def test_zca_dask_without_features():
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ValueError, match="0 feature"):
+        ZCAWhitening().fit(da.zeros((10, 0), chunks=5))
 
 
 def test_zca_float32_rows_whose_squares_overflow_float32():
@@ -156,11 +194,29 @@ def test_bias_beyond_float64_squares_is_refused(make):
         make(1e160)
 
 
-def test_bias_limit_keeps_exact_kernels_finite():
+@pytest.mark.parametrize("depth", [1, 3, 30])
+def test_bias_limit_keeps_deep_kernels_and_features_finite(depth):
+    from sklearn_ntk._validation import MAX_BIAS, max_bias
+
+    X = RNG.randn(3, 16)
+    limit = max_bias(depth)
+    assert np.all(np.isfinite(ntk_kernel(X, depth=depth, bias=limit)))
+    for make in (NTKSketch, NTKRandomFeatures):
+        assert np.all(np.isfinite(make(64, depth=depth, bias=limit, random_state=0)
+                                  .fit_transform(X)))
+    assert np.all(np.isfinite(NTKNystroem(3, depth=depth, bias=limit).fit_transform(X)))
+    if limit < MAX_BIAS:  # deep networks: the depth lowers the limit, and the error says so
+        for call in (lambda: ntk_kernel(X, depth=depth, bias=MAX_BIAS),
+                     lambda: NTKSketch(64, depth=depth, bias=MAX_BIAS).fit(X),
+                     lambda: NTKNystroem(3, depth=depth, bias=MAX_BIAS).fit(X)):
+            with pytest.raises(ValueError, match=f"bias must be at most .* at depth {depth}"):
+                call()
+
+
+def test_bias_limit_keeps_a_convolutional_kernel_finite():
     from sklearn_ntk._validation import MAX_BIAS
 
     X = RNG.randn(3, 16)
-    assert np.all(np.isfinite(ntk_kernel(X, depth=3, bias=MAX_BIAS)))
     net = [Conv(3, bias=MAX_BIAS), ReLU(), Conv(3, bias=MAX_BIAS), ReLU(), GlobalAvgPool()]
     assert np.all(np.isfinite(cntk_kernel(X, architecture=net, image_shape=(4, 4))))
 

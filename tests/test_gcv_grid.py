@@ -1,12 +1,12 @@
-"""The automatic penalty grid spans every penalty that can matter (17 decades)."""
+"""The automatic penalty grid spans every penalty that can matter."""
 
 import numpy as np
 import pytest
 
 from sklearn_ntk import NTKSketchClassifier, NTKSketchRegressor
-from sklearn_ntk._ridge import AUTOMATIC_ALPHA_FACTORS
+from sklearn_ntk._ridge import automatic_alpha_factors
 
-# the grid of the estimators before it was widened: GCV's minimum could fall on its ends
+# nine powers of ten around the kernel's scale: GCV's minimum can fall on their ends
 NARROW = np.logspace(-7, 1, 9)
 
 
@@ -24,13 +24,30 @@ def _noiseless(n, n_components, seed=0):
     return X, Z @ rng.randn(Z.shape[1]), Z
 
 
-def test_grid_is_17_decades_of_the_kernel_scale():
+def test_grid_is_powers_of_ten_of_the_kernel_scale():
     X, y, Z = _noiseless(200, 64)
     model = NTKSketchRegressor(64, random_state=0).fit(X, y)
-    np.testing.assert_allclose(model.gcv_alphas_, _scale(Z) * np.logspace(-12, 4, 17),
+    # from 1e-12 to 1e4 * n (n = 200: 1e7) times the scale
+    np.testing.assert_allclose(model.gcv_alphas_, _scale(Z) * np.logspace(-12, 7, 20),
                                rtol=1e-10)
-    assert model.gcv_scores_.shape == model.gcv_alphas_.shape == AUTOMATIC_ALPHA_FACTORS.shape
+    assert model.gcv_scores_.shape == model.gcv_alphas_.shape == automatic_alpha_factors(200).shape
     assert model.alpha_ == model.gcv_alphas_[np.argmin(model.gcv_scores_)]
+
+
+@pytest.mark.parametrize("n", [50, 20_000])
+def test_top_of_the_grid_shrinks_every_direction(n):
+    """The largest penalty is at least 1e4 times the Gram matrix's largest eigenvalue."""
+    rng = np.random.RandomState(5)
+    X = rng.randn(n, 5)
+    y = rng.randn(n)  # independent of X: GCV wants the largest penalty
+    model = NTKSketchRegressor(64, random_state=0).fit(X, y)
+    Z = model.feature_map_.transform(X)
+    Zc = Z - Z.mean(axis=0)
+    largest = np.linalg.eigvalsh(Zc.T @ Zc)[-1]
+    assert model.gcv_alphas_[-1] >= 1e4 * largest
+    if n > 1000:  # GCV is reliable here: the intercept alone, to about four digits
+        assert model.alpha_ == model.gcv_alphas_[-1]
+        np.testing.assert_allclose(model.predict(X), y.mean(), atol=1e-3 * np.std(y))
 
 
 def test_minimum_below_the_narrow_grid_is_found():
