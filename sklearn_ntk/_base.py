@@ -152,8 +152,15 @@ def _bias_row_limit(xp, dtype, n_features):
     return math.sqrt(float(xp.finfo(dtype).max)) / (16.0 * math.sqrt(max(n_features, 1)))
 
 
-def _peak(xp, X):
+def max_abs(xp, X):
+    """Largest magnitude of the entries of ``X`` as a Python float (0.0 when empty)."""
     return float(xp.max(xp.abs(X))) if X.shape[0] and X.shape[1] else 0.0
+
+
+def common_scale(peak):
+    """``peak`` as the factor ``c`` that data are divided by: 1.0 for all-zero data."""
+    peak = float(peak)
+    return peak if peak > 0 else 1.0
 
 
 def check_bias_rows(xp, X):
@@ -161,7 +168,7 @@ def check_bias_rows(xp, X):
 
     For networks with a bias, which cannot rescale the rows (see :func:`featurise_with_bias`).
     """
-    peak, limit = _peak(xp, X), _bias_row_limit(xp, X.dtype, X.shape[1])
+    peak, limit = max_abs(xp, X), _bias_row_limit(xp, X.dtype, X.shape[1])
     if peak > limit:
         raise ValueError(
             f"X has values up to {peak:.3g}: with bias > 0 the features need squared norms of "
@@ -180,7 +187,7 @@ def featurise_with_bias(xp, X, features):
     representable in float32), and float64 rows above it raise a ValueError naming ``X``
     instead of returning inf or nan.
     """
-    if X.dtype == xp.float32 and _peak(xp, X) > _bias_row_limit(xp, X.dtype, X.shape[1]):
+    if X.dtype == xp.float32 and max_abs(xp, X) > _bias_row_limit(xp, X.dtype, X.shape[1]):
         X64 = xp.astype(X, xp.float64)
         check_bias_rows(xp, X64)
         return xp.astype(features(X64), xp.float32)

@@ -23,8 +23,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._backend import _is_numpy, namespace_of, to_numpy
-from ._base import BaseFeatureMap, check_bias_rows, check_fits_in_memory, max_abs_rows, \
-    reject_bool_params, store_params, validate_fit_input
+from ._base import BaseFeatureMap, check_bias_rows, check_fits_in_memory, common_scale, \
+    max_abs, max_abs_rows, reject_bool_params, store_params, validate_fit_input
 from ._dask import known_row_chunks
 from ._docstrings import FC_NETWORK_PARAMS_DOC
 from ._ntk_kernel import _row_norms, ntk_block, ntk_kernel
@@ -371,8 +371,7 @@ class NTKNystroem(BaseFeatureMap):
         if self.bias > 0:
             check_bias_rows(np, X)
             return 1.0
-        peak = float(np.max(np.abs(X))) if X.size else 0.0
-        return peak if peak > 0 else 1.0
+        return common_scale(max_abs(np, X))
 
     def _bytes_per_row(self, itemsize):
         return 8 * (14 * self._n_features_out + 2 * self.n_features_in_) + itemsize * (

@@ -7,7 +7,8 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import check_fits_in_memory, store_params, validate_rows
+from ._base import check_fits_in_memory, common_scale, max_abs, max_abs_rows, store_params, \
+    validate_rows
 from ._dask import is_dask_collection, lazy_rows
 from ._ridge import gram_matrix
 
@@ -18,21 +19,11 @@ def standardize_rows(X):
     The result does not depend on the row's scale, so each row is first divided by its
     largest magnitude: no square overflows or underflows, whatever the input's magnitude.
     """
-    X = X / _row_peaks(X)
+    if X.shape[1]:
+        X = X / max_abs_rows(np, X)
     X = X - X.mean(axis=1, keepdims=True)
     std = np.sqrt(np.mean(X * X, axis=1, keepdims=True))
     return X / np.where(std > 0, std, 1.0)
-
-
-def _row_peaks(X):
-    peak = np.max(np.abs(X), axis=1, keepdims=True) if X.shape[1] else np.ones((len(X), 1))
-    return np.where(peak > 0, peak, 1.0)
-
-
-def _global_peak(peak):
-    """The common factor ``c`` (the largest magnitude, 1 for all-zero data) of a fit."""
-    peak = float(peak)
-    return peak if peak > 0 else 1.0
 
 
 class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -141,7 +132,7 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Xc = np.asarray(X, dtype=np.float64)
             if self.standardize_images:
                 Xc = standardize_rows(Xc)
-            scale = _global_peak(np.max(np.abs(Xc)) if Xc.size else 0.0)
+            scale = common_scale(max_abs(np, Xc))
             Xc = Xc / scale
             mean = Xc.mean(axis=0)
             Xc = Xc - mean
@@ -187,7 +178,7 @@ class ZCAWhitening(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         peak, mean = dask.compute(abs(X).max(), X.mean(axis=0))
         if not np.isfinite(peak):
             raise ValueError("Input X contains NaN or infinity.")
-        scale = _global_peak(peak)
+        scale = common_scale(peak)
         X = X / scale
         mean = mean / scale
         if not np.all(np.isfinite(mean)):  # the sums overflowed: once more, rescaled
