@@ -379,6 +379,25 @@ class KernelRidgePath:
         alpha = self.alpha if alpha is None else float(alpha)
         return self._U @ (self._P * _inverse_shifted(self._eigvals, alpha)[:, None])
 
+    def leave_one_out(self, alpha=None):
+        r"""Leave-one-out predictions of the training targets at ``alpha`` (default: GCV's).
+
+        Row :math:`i`'s prediction by the model fitted without it, from the one fit on all
+        rows: :math:`\hat y_{-i} = y_i - r_i / (1 - h_{ii})` with the residual :math:`r_i`
+        and the leverage :math:`h_{ii} = \tfrac1n + \sum_j U_{ij}^2 \lambda_j /
+        (\lambda_j + \alpha)` (the intercept's share plus the centred kernel's), the
+        exact identity for ridge with an intercept fitted by centring. Unlike GCV, which
+        replaces every :math:`h_{ii}` by their mean, rows of high leverage count as much as
+        their own refit says.
+        """
+        alpha = self.alpha if alpha is None else float(alpha)
+        inverse = _inverse_shifted(self._eigvals, alpha)
+        kept = alpha * inverse if alpha > 0 else (self._eigvals == 0).astype(np.float64)
+        residual = self._U @ (self._P * kept[:, None])
+        leverage = (self._U * self._U) @ (1.0 - kept) + 1.0 / len(self._U)
+        out = self._y_mean + (self._U @ self._P) - residual / (1.0 - leverage)[:, None]
+        return out[:, 0] if self._single else out
+
     def decision_function(self, K_eval, alpha=None):
         """Predictions for rows with kernel ``K_eval`` (n_eval, n) against the training rows."""
         K_eval = np.asarray(K_eval, dtype=np.float64)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_ntk import NTKSketchClassifier, NTKSketchRegressor
-from sklearn_ntk._ridge import RidgeStatistics, solve_ridge, solve_ridge_dual
+from sklearn_ntk._ridge import KernelRidgePath, RidgeStatistics, solve_ridge, solve_ridge_dual
 
 ALPHAS = [0.0, 1e-4, 1e-2, 1.0, 100.0]
 # Near interpolation (alpha -> 0 with n < m) GCV is 0/0: the primal residual sum of squares
@@ -116,7 +116,6 @@ def test_kernel_ridge_path_equals_feature_ridge_on_the_same_kernel(n_targets):
     """KernelRidgePath(Z Z^T) (what the benchmarks' exact kernel ridge uses) gives the
     feature-space solver's GCV scores, alpha and predictions; and at a fixed alpha the
     textbook centred kernel ridge solution."""
-    from sklearn_ntk._ridge import KernelRidgePath
 
     rng = np.random.RandomState(3)
     n, m = 50, 20
@@ -160,6 +159,26 @@ def test_dual_gcv_keeps_the_residual_of_repeated_rows():
     floor = np.sum((Y[:15] - Y[15:]) ** 2) / 2
     assert dual.gcv_scores.min() * 30 >= floor / 2  # RSS / n scaled back, per target
     np.testing.assert_allclose(dual.coef, primal.coef, atol=1e-8 * np.abs(primal.coef).max())
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 1.0, 10.0])
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_kernel_ridge_leave_one_out_equals_refitting_without_the_row(alpha, n_targets):
+    """The closed-form leave-one-out predictions are those of 30 refits, each without one
+    row (intercept refitted too)."""
+    rng = np.random.RandomState(5)
+    X = rng.randn(30, 5)
+    K = (X @ X.T + 1.0) ** 2
+    Y = rng.randn(30, n_targets)[:, 0] if n_targets == 1 else rng.randn(30, n_targets)
+    loo = KernelRidgePath(K, Y, [alpha]).leave_one_out(alpha)
+    assert loo.shape == Y.shape
+    refits = []
+    for i in range(30):
+        keep = np.arange(30) != i
+        path = KernelRidgePath(K[np.ix_(keep, keep)], Y[keep], [alpha])
+        refits.append(path.decision_function(K[i:i + 1, keep], alpha)[0])
+    np.testing.assert_allclose(loo, np.array(refits), rtol=1e-6,
+                               atol=1e-8 * np.abs(Y).max())
 
 
 @pytest.mark.parametrize("shape, block", [((7, 10), 3), ((5, 9), 9), ((4, 8), 4), ((6, 3), 1)])
