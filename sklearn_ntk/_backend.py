@@ -15,6 +15,29 @@ def namespace_of(*arrays):
     return xp, device
 
 
+def check_same_namespace(X, estimator, *, attribute, method):
+    """Raise a ``ValueError`` when ``X`` is not in the namespace/device of a fitted array.
+
+    Only under ``array_api_dispatch``: without it every input is converted to NumPy. NumPy
+    inputs (and array-likes) pass for a NumPy-fitted estimator. The message follows the
+    wording scikit-learn's array API estimator checks look for.
+    """
+    from sklearn import get_config
+
+    if not get_config().get("array_api_dispatch", False):
+        return
+    fitted_xp, _, fitted_device = get_namespace_and_device(getattr(estimator, attribute))
+    X_xp, _, X_device = get_namespace_and_device(X)
+    if (X_xp == fitted_xp and X_device == fitted_device) or (
+            _is_numpy(fitted_xp) and _is_numpy(X_xp)):
+        return
+    raise ValueError(
+        f"Inputs passed to {type(estimator).__name__}.{method}() must use the same namespace "
+        f"and the same device as those passed to fit(): fitted with {fitted_xp.__name__} on "
+        f"{fitted_device!r}, got {X_xp.__name__} on {X_device!r}. Convert X, or refit on "
+        "arrays of its namespace.")
+
+
 def to_device(xp, array, device, dtype=None):
     """Copy a host NumPy parameter to namespace ``xp`` on ``device`` (optionally cast)."""
     out = xp.asarray(np.ascontiguousarray(array), device=device)

@@ -9,11 +9,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn import get_config
 from sklearn.utils import check_random_state
-from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._backend import _is_numpy, namespace_of
+from ._backend import _is_numpy, check_same_namespace, namespace_of
 from ._progress import progress
 from ._dask import as_dask_array, in_dask_block, is_dask_collection, lazy_rows, \
     output_float_dtype

@@ -24,7 +24,8 @@ from ._progress import progress
 from ._validation import check_int, check_kind
 from .layers import Conv, Dense, GlobalAvgPool, ReLU
 from .layers._relu import relu_kernels as _relu_kernels
-from .layers._serial import _available_cores, _scale_exponents, check_layers, exact_kernel
+from .layers._serial import (PairBlocks, _available_cores, _identical_pairs, _scale_exponents,
+                             check_layers, exact_kernel, scale_back)
 from .layers.presets import FILTER_PRESETS, preset
 
 # Preferred size of one (B, P, P) work array. Small enough that a block's arrays mostly stay
@@ -178,12 +179,6 @@ def _pair_block(ux, uy_t, norms_x, norms_y, same, depth, filter_size, padding, k
     return final.reshape(n_pairs, -1).sum(axis=1) * (scale / float(n_out) ** 2)
 
 
-def _row_keys(images):
-    """Hash of every image's bytes; equal images (candidates for rho = 1) share a key."""
-    flat = np.ascontiguousarray(images).reshape(images.shape[0], -1)
-    return np.array([hash(row.tobytes()) for row in flat], dtype=np.int64)
-
-
 def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, padding="same",
                 kind="ntk", architecture=None, flip_invariant=False, max_memory=None,
                 verbose=0, batch_size="deprecated"):
@@ -285,8 +280,13 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         of the plain kernel, and a work array four times the size of the output.
     max_memory : int, default=None
         Bytes of work arrays (beyond the inputs and the output) that the blocks of image
-        pairs may hold together, over all threads; at least one pair per block is always
-        processed. ``None``: blocks whose work arrays stay near 1 MiB each, which is also
+        pairs may hold together, over all threads; at least one pair per block (per
+        thread) is always processed. Arrays that grow with the number of images, not of
+        pairs, come on top: copies of the images (up to three), their position variances
+        before each ReLU, about 300 bytes of bookkeeping per image, and for the global
+        average pooling network of ``architecture=None`` the :math:`f \times f` patches of
+        every image, twice (:math:`16 f^2` times the images' bytes). No array of all
+        pairs is held besides the output. ``None``: blocks whose work arrays stay near 1 MiB each, which is also
         the fastest size (they stay in cache), so a budget only ever makes blocks smaller.
         One pair of the global average pooling network needs about ``48 (HW)^2`` bytes;
         a banded network (see Notes) about ``96 HW (2b+1)^2``; any other layer list about
@@ -462,13 +462,11 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
     uy_t = np.ascontiguousarray(patches_y.reshape(n_y, -1, patches_y.shape[-1])
                                 .transpose(0, 2, 1))
 
-    if symmetric:
-        ii, jj = np.triu_indices(n_x)
-        same = ii == jj
-    else:
-        ii, jj = (a.ravel() for a in np.meshgrid(np.arange(n_x), np.arange(n_y),
-                                                  indexing="ij"))
-        same = _identical_pairs(images_x, images_y, ii, jj)
+    # pairs i <= j (the self pairs compute the diagonal) or all of X x Y, enumerated per
+    # block; a pair of identical images is flagged so that its correlation is exactly one
+    pairs = PairBlocks(n_x, None if symmetric else n_y, diagonal=True)
+    identical = [] if symmetric else _identical_pairs(images_x, images_y, ex, ey)
+    identical = np.array([i * n_y + j for i, j in identical], dtype=np.int64)
 
     pair_bytes = 8 * ux.shape[1] ** 2  # one (P x P) float64 array
     # NumPy's element-wise kernels are single-threaded but release the GIL: one thread per
@@ -477,38 +475,42 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
     if batch_size is None:
         batch_size = max(1, _TARGET_ARRAY_BYTES // pair_bytes)
         if max_memory is not None:
-            per_pair = _N_WORK_ARRAYS * pair_bytes * n_threads
+            # the workspace, plus the two images' patches and norm maps gathered per pair
+            gathered = 8 * (2 * ux[0].size + sum(nm[0].size for nm in norms_x)
+                            + sum(nm[0].size for nm in norms_y))
+            per_pair = (_N_WORK_ARRAYS * pair_bytes + gathered) * n_threads
             batch_size = max(1, min(batch_size, max_memory // per_pair))
-    batch_size = min(batch_size, ii.size)
-    values = np.empty(ii.size)
-    starts = list(range(0, ii.size, batch_size))
-    n_threads = min(n_threads, len(starts))
+    batch_size = max(1, min(batch_size, pairs.n_pairs))
+    starts = range(0, pairs.n_pairs, batch_size)
+    n_threads = max(1, min(n_threads, len(starts)))
+    K = np.empty((n_x, n_y))
     bar = progress(len(starts), verbose, "cntk_kernel")
     lock = threading.Lock()
 
-    def run(my_starts):
+    def run(first):
         work = _Workspace(batch_size * ux.shape[1] ** 2)
-        for start in my_starts:
-            sl = slice(start, start + batch_size)
-            bi, bj = ii[sl], jj[sl]
-            values[sl] = _pair_block(
+        for start in starts[first::n_threads]:
+            sl = slice(start, min(start + batch_size, pairs.n_pairs))
+            bi, bj = pairs.indices(sl)
+            same = bi == bj if symmetric else np.isin(np.arange(sl.start, sl.stop), identical)
+            K[bi, bj] = _pair_block(
                 ux[bi], uy_t[bj], [nm[bi] for nm in norms_x], [nm[bj] for nm in norms_y],
-                same[sl], depth, filter_size, padding, kind, work)
+                same, depth, filter_size, padding, kind, work)
+            if symmetric:
+                K[bj, bi] = K[bi, bj]
             with lock:
                 bar.update()
 
     with bar:  # closed even if a block raises
-        if n_threads <= 1:
-            run(starts)
+        if n_threads == 1:
+            run(0)
         else:
             with ThreadPoolExecutor(n_threads) as pool:
-                list(pool.map(run, [starts[k::n_threads] for k in range(n_threads)]))
-
-    K = np.empty((n_x, n_y))
-    K[ii, jj] = values
-    if symmetric:
-        K[jj, ii] = values
-    return np.ldexp(K, (ex[:, None] + ey[None, :]).astype(np.int32))
+                list(pool.map(run, range(n_threads)))
+    if symmetric:  # repeated images: the value of the self pair, exactly
+        for i, j in _identical_pairs(images_x, images_x, ex, ex):
+            K[i, j] = K[i, i]
+    return scale_back(K, ex, ey, max_memory)
 
 
 def _to_images(A, image_shape, name):
@@ -520,10 +522,3 @@ def _to_images(A, image_shape, name):
     return as_images(A, image_shape)
 
 
-def _identical_pairs(images_x, images_y, ii, jj):
-    """Boolean mask of the pairs (ii, jj) whose two images are bitwise identical."""
-    kx, ky = _row_keys(images_x), _row_keys(images_y)
-    same = kx[ii] == ky[jj]
-    for k in np.flatnonzero(same):  # rule out hash collisions
-        same[k] = np.array_equal(images_x[ii[k]], images_y[jj[k]])
-    return same

@@ -72,7 +72,7 @@ def gram_matrix(A, block=None, xp=np, device=None):
 class RidgeStatistics:
     """Weighted-centred sufficient statistics of a ridge problem (all float64, host)."""
 
-    n_samples: int
+    n_samples: int  # rows of positive weight (a zero weight is the row left out)
     weight_sum: float
     feature_mean: np.ndarray  # (m,)
     target_mean: np.ndarray  # (t,)
@@ -100,9 +100,9 @@ class RidgeStatistics:
         w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
         weight_sum = float(n) if w is None else float(w.sum())
         if weight_sum <= 0:
-            stats = cls.empty(Z.shape[1], Y.shape[1])
-            stats.n_samples = n
-            return stats
+            return cls.empty(Z.shape[1], Y.shape[1])
+        if w is not None:
+            n = int(np.count_nonzero(w > 0))
         y_mean = (Y.sum(axis=0) if w is None else w @ Y) / weight_sum
         Yc = Y - y_mean
         if w is not None:
@@ -359,6 +359,10 @@ class KernelRidgePath:
         if not (np.all(np.isfinite(K)) and np.all(np.isfinite(Y))):
             raise ValueError("K and Y must be finite.")
         self.alphas = np.asarray(alphas, dtype=np.float64)
+        if (self.alphas.ndim != 1 or self.alphas.size == 0
+                or not np.all(np.isfinite(self.alphas)) or np.any(self.alphas < 0)):
+            raise ValueError(f"alphas must be a non-empty 1-D sequence of finite non-negative "
+                             f"numbers, got {alphas!r}.")
         self._column_mean = K.mean(axis=0)
         self._mean = float(self._column_mean.mean())
         self._y_mean = Y.mean(axis=0)
@@ -369,9 +373,12 @@ class KernelRidgePath:
         self._P = self._U.T @ (Y - self._y_mean)
         self._eigvals, _ = _cut_rank(eigvals, self._P)
         self.gcv_scores = _gcv_scores_dual(self._eigvals, self._P, self.alphas, n, True)
-        if not np.any(np.isfinite(self.gcv_scores)):
+        if self.alphas.size == 1:  # nothing to choose
+            self.alpha = float(self.alphas[0])
+        elif not np.any(np.isfinite(self.gcv_scores)):
             raise ValueError(f"GCV cannot choose alpha with n_samples={n}.")
-        self.alpha = float(self.alphas[int(np.argmin(self.gcv_scores))])
+        else:
+            self.alpha = float(self.alphas[int(np.argmin(self.gcv_scores))])
 
     def dual_coef(self, alpha=None):
         """Dual coefficients ``(K_c + alpha I)^{-1} Y_c``, shape ``(n, t)``, at ``alpha``
@@ -401,6 +408,9 @@ class KernelRidgePath:
     def decision_function(self, K_eval, alpha=None):
         """Predictions for rows with kernel ``K_eval`` (n_eval, n) against the training rows."""
         K_eval = np.asarray(K_eval, dtype=np.float64)
+        if K_eval.ndim != 2 or K_eval.shape[1] != len(self._U):
+            raise ValueError(f"K_eval must have shape (n_eval, {len(self._U)}) (one column "
+                             f"per training row), got {K_eval.shape}.")
         centred = (K_eval - K_eval.mean(axis=1, keepdims=True) - self._column_mean[None, :]
                    + self._mean)
         out = centred @ self.dual_coef(alpha) + self._y_mean
@@ -451,7 +461,8 @@ def _best_alpha(scores, stats):
         raise ValueError(
             f"GCV cannot choose alpha with n_samples={stats.n_samples}: for every "
             "alpha the effective degrees of freedom reach the number of samples. "
-            "Pass more samples, or a single alpha (alphas=None).")
+            "Pass more samples (of positive weight), or a fixed penalty "
+            "(alpha=<value>, alphas=None).")
     return int(np.argmin(scores))
 
 
@@ -466,8 +477,16 @@ def _cut_rank(eigvals, Q):
 
 
 def _gcv_count(stats):
-    """The sample count ``n`` of GCV: the number of rows."""
-    return stats.n_samples
+    r"""The sample count ``n`` of GCV: :math:`\max(\sum_i w_i, \#\{i : w_i > 0\})`.
+
+    Integer weights are frequencies, as in scikit-learn's ``Ridge``: weight 3 scores like
+    three copies of the row, so weighting and repeating choose the same penalty. Weights
+    that sum to less than the number of weighted rows (normalised or down-weighting
+    weights) cannot mean fewer rows than there are, so each weighted row then counts once.
+    A zero weight is the row left out: counting it would add residual degrees of freedom
+    that no data backs and push GCV towards interpolation.
+    """
+    return max(stats.weight_sum, float(stats.n_samples))
 
 
 def _inverse_shifted(eigvals, alpha):

@@ -1,11 +1,12 @@
 """Ridge regression and classification on NTK feature maps."""
 
+import contextlib
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin, clone
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils._array_api import check_same_namespace, get_namespace
+from sklearn.utils._array_api import get_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -15,7 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._backend import namespace_of, to_numpy
+from ._backend import check_same_namespace, namespace_of, to_numpy
 from ._base import check_fits_in_memory, reject_bool_params, rows_per_batch, store_params, \
     validate_rows
 from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collection, \
@@ -104,16 +105,18 @@ class _BaseFeatureRidge(BaseEstimator):
         """The penalties to try: ``alphas``, else ``[alpha]``, else None (the automatic grid)."""
         if self.alphas is None:
             return None if self.alpha is None else np.array([float(self.alpha)])
+        message = ("alphas must be a non-empty 1-D sequence of finite non-negative numbers, "
+                   f"got {self.alphas!r}.")
         try:
-            alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
+            raw = np.asarray(self.alphas, dtype=object)
+            alphas = np.asarray(self.alphas, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(
-                f"alphas must be a non-empty sequence of finite non-negative numbers, "
-                f"got {self.alphas!r}.") from None
-        if alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
-            raise ValueError(
-                f"alphas must be a non-empty sequence of finite non-negative numbers, "
-                f"got {self.alphas!r}.")
+            raise ValueError(message) from None
+        # bools are not penalties (True would silently mean 1.0)
+        if (alphas.ndim != 1 or alphas.size == 0 or not np.all(np.isfinite(alphas))
+                or np.any(alphas < 0)
+                or any(isinstance(a, (bool, np.bool_)) for a in raw.ravel())):
+            raise ValueError(message)
         return alphas
 
     def _chunk_statistics(self, X, y, sample_weight):
@@ -283,8 +286,9 @@ class _BaseFeatureRidge(BaseEstimator):
             return self._chunk_statistics(X_block, y_block, w_block)
 
         stats = reduce_statistics(chunk_statistics, X, y, sample_weight)
+        self._solve(stats, X)
         self._partial_statistics = stats
-        return self._solve(stats, X)
+        return self
 
     def _n_target_columns(self, y):
         """Columns of the float64 target matrix (from the shape alone for the regressor)."""
@@ -310,8 +314,12 @@ class _BaseFeatureRidge(BaseEstimator):
         """
         self._validate_params()
         self._reset_partial_fit()
-        if is_dask_collection(X):
-            return self._fit_dask(X, y, sample_weight)
+        with self._unfitted_on_error():
+            if is_dask_collection(X):
+                return self._fit_dask(X, y, sample_weight)
+            return self._fit_in_memory(X, y, sample_weight)
+
+    def _fit_in_memory(self, X, y, sample_weight):
         X, y = self._validate(X, y, reset=True)
         self._init_targets(y)
         self._check_memory(X.shape[1])
@@ -319,11 +327,29 @@ class _BaseFeatureRidge(BaseEstimator):
         self._check_alphas()
         if self._use_dual(X):
             stats, dual = self._dual_statistics(X, y, sample_weight)
-            self._partial_statistics = stats
-            return self._solve(stats, X, dual)
-        stats = self._chunk_statistics(X, y, sample_weight)
+            self._solve(stats, X, dual)
+        else:
+            stats = self._chunk_statistics(X, y, sample_weight)
+            self._solve(stats, X)
         self._partial_statistics = stats
-        return self._solve(stats, X)
+        return self
+
+    @contextlib.contextmanager
+    def _unfitted_on_error(self):
+        """A fit that raises leaves the estimator unfitted, not half refitted.
+
+        Without this a failed refit kept the old coefficients next to a newly drawn
+        feature map, and predicted garbage instead of raising ``NotFittedError``.
+        """
+        try:
+            yield
+        except BaseException:
+            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+                delattr(self, name)
+            for name in ("_coef_matrix", "_intercept_vector"):
+                self.__dict__.pop(name, None)
+            self._reset_partial_fit()
+            raise
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """Add a batch of rows to the sufficient statistics and re-solve.
@@ -351,27 +377,39 @@ class _BaseFeatureRidge(BaseEstimator):
         self : object
         """
         self._validate_params()
-        first = getattr(self, "_partial_statistics", None) is None
-        if first:
-            X, y = self._validate(X, y, reset=True)
-            self._init_targets(y, **kwargs)
-            self._check_memory(X.shape[1])
-            self.feature_map_ = clone(self._make_feature_map()).fit(X)
-            self._check_alphas()
-            stats = self._chunk_statistics(X, y, sample_weight)
+        if getattr(self, "_partial_statistics", None) is None:
+            with self._unfitted_on_error():
+                X, y = self._validate(X, y, reset=True)
+                self._init_targets(y, **kwargs)
+                self._check_memory(X.shape[1])
+                self.feature_map_ = clone(self._make_feature_map()).fit(X)
+                self._check_alphas()
+                stats = self._chunk_statistics(X, y, sample_weight)
+                self._solve(stats, X)
         else:
+            # a batch that fails leaves the model as it was before the call
             self._check_same_feature_map()
             self._check_alphas()
             X, y = self._validate(X, y, reset=False)
             self._check_target_shape(y)
             stats = self._partial_statistics.merge(self._chunk_statistics(X, y, sample_weight))
+            self._solve(stats, X)
         self._partial_statistics = stats
-        return self._solve(stats, X)
+        return self
 
     def _check_same_feature_map(self):
+        current_map = self._make_feature_map()
+        if type(current_map) is not type(self.feature_map_):
+            raise ValueError(
+                f"partial_fit cannot continue: the feature map is now "
+                f"{type(current_map).__name__} but the model was fitted with "
+                f"{type(self.feature_map_).__name__}, so new features would not match the "
+                "stored statistics. Call fit to start again.")
         fitted = self.feature_map_.get_params()
-        current = self._make_feature_map().get_params()
-        changed = sorted(k for k in current if k != "random_state"
+        current = current_map.get_params()
+        # random_state is the map's own (drawn at the first fit); batching and reporting
+        # do not change the features
+        changed = sorted(k for k in current if k not in ("random_state", "max_memory", "verbose")
                          and not _same_value(current[k], fitted[k]))
         if changed:
             raise ValueError(
@@ -546,6 +584,13 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
             if not hasattr(self, "classes_"):
                 raise ValueError("classes must be passed to the first call to partial_fit.")
             classes = self.classes_  # a new pass after fit keeps fit's classes
+        elif classes is not None and getattr(self, "_partial_statistics", None) is not None:
+            given = np.unique(np.asarray(classes))
+            if not (given.shape == self.classes_.shape and np.all(given == self.classes_)):
+                raise ValueError(
+                    f"classes={np.asarray(classes).tolist()!r} differs from the classes "
+                    f"{self.classes_.tolist()!r} of the earlier partial_fit calls; the "
+                    "labels cannot change between calls. Call fit to start again.")
         kwargs = {} if getattr(self, "_partial_statistics", None) is not None else \
             {"classes": classes}
         return super().partial_fit(X, y, sample_weight=sample_weight, **kwargs)

@@ -193,6 +193,32 @@ def test_max_memory_does_not_change_result(symmetric, monkeypatch):
     np.testing.assert_allclose(K, base, rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("architecture", [None, "flatten", "pool_flatten"])
+def test_peak_memory_is_output_plus_budget_plus_per_image_arrays(architecture):
+    """Many small images: the output dominates, and nothing of the size of all pairs but
+    the output may be held (the pair index arrays and a second n x n array for the final
+    rescaling once took five times the output). The bound is the documented one."""
+    import tracemalloc
+
+    n, shape, budget = 1500, (2, 2, 1), 2**20
+    X = np.random.default_rng(3).standard_normal((n, 4))
+    X[7] = X[3]  # a repeated image: its pair takes the self pair's value
+    image_bytes = X.nbytes
+    per_image = 3 * image_bytes + 8 * n * 4 + 300 * n  # one ReLU at 2 x 2 positions
+    if architecture is None:  # the GAP network: patches of 3 x 3 windows, twice
+        per_image += 16 * 9 * image_bytes
+    tracemalloc.start()
+    try:
+        K = cntk_kernel(X, architecture=architecture, image_shape=shape, max_memory=budget)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak - K.nbytes <= budget + per_image
+    assert K[3, 7] == K[3, 3] == K[7, 7] == K[7, 3]
+    np.testing.assert_allclose(K[:40, :40], cntk_kernel(X[:40], X[:40], architecture=architecture,
+                                                        image_shape=shape), rtol=1e-12)
+
+
 def test_batch_size_is_deprecated_and_still_honoured():
     rng = np.random.default_rng(13)
     X = rng.standard_normal((6, 25))

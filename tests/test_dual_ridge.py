@@ -38,7 +38,8 @@ def test_dual_equals_primal(fit_intercept, n_targets):
     np.testing.assert_allclose(dual.gcv_scores[WELL_POSED], primal.gcv_scores[WELL_POSED],
                                rtol=1e-6)
     # the dual's scores are those of its actual residuals
-    n_samples = stats.n_samples
+    n_samples = max(stats.weight_sum, stats.n_samples)  # frequency weights (w > 1 here)
+    assert n_samples == pytest.approx(np.sum(w))
     for k, alpha in enumerate(ALPHAS[WELL_POSED], start=WELL_POSED.start):
         W = solve_ridge_dual(stats, Zc, Yc, [alpha], fit_intercept=fit_intercept).coef
         residual = Yc - Zc @ W

@@ -148,20 +148,55 @@ def _problem(n=40, d=6):
 
 @pytest.mark.parametrize("weight", [1e-15, 1e3, 1e160])
 def test_a_common_factor_on_the_weights_acts_on_the_penalty(weight):
-    """Weights are frequencies (as in scikit-learn's Ridge): c w with alpha equals w with
-    alpha / c, and GCV scores every penalty without overflow even for huge weights."""
+    """Weights are frequencies (as in scikit-learn's Ridge): c w with penalty c alpha fits
+    w with alpha; GCV scores every penalty without overflow even for huge weights."""
     X, y = _problem()
-    alphas = np.logspace(-6, 2, 9)
-    reference = NTKSketchRegressor(20, alphas=alphas, random_state=0).fit(X, y)
-    model = NTKSketchRegressor(20, alphas=weight * alphas, random_state=0).fit(
+    reference = NTKSketchRegressor(20, alpha=0.3, random_state=0).fit(X, y)
+    model = NTKSketchRegressor(20, alpha=0.3 * weight, random_state=0).fit(
         X, y, sample_weight=np.full(40, weight))
-    assert np.all(np.isfinite(model.gcv_scores_))
-    np.testing.assert_allclose(model.gcv_scores_, weight * reference.gcv_scores_, rtol=1e-6)
-    assert model.alpha_ == pytest.approx(weight * reference.alpha_, rel=1e-12)
     np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-7, atol=1e-9)
-    # the automatic grid fits too (no overflow, a finite score at the chosen penalty)
-    auto = NTKSketchRegressor(20, random_state=0).fit(X, y, sample_weight=np.full(40, weight))
-    assert np.isfinite(np.min(auto.gcv_scores_)) and np.all(np.isfinite(auto.predict(X)))
+    # GCV over the same relative grid: finite scores, a finite model
+    for alphas in (weight * np.logspace(-6, 2, 9), None):
+        grid = NTKSketchRegressor(20, alphas=alphas, random_state=0).fit(
+            X, y, sample_weight=np.full(40, weight))
+        assert np.all(np.isfinite(grid.gcv_scores_)) or alphas is None
+        assert np.isfinite(np.min(grid.gcv_scores_)) and np.all(np.isfinite(grid.predict(X)))
+    if weight < 1:
+        # weights below one never count as fewer rows than there are: the choice is the
+        # unweighted one, scaled
+        grid = NTKSketchRegressor(20, alphas=weight * np.logspace(-6, 2, 9),
+                                  random_state=0).fit(X, y, sample_weight=np.full(40, weight))
+        unweighted = NTKSketchRegressor(20, alphas=np.logspace(-6, 2, 9),
+                                        random_state=0).fit(X, y)
+        assert grid.alpha_ == pytest.approx(weight * unweighted.alpha_, rel=1e-12)
+
+
+@pytest.mark.parametrize("feature_map", ["sketch", "random_features"])
+@pytest.mark.parametrize("n_components", [16, 64])  # primal and dual paths (40 rows)
+def test_gcv_zero_weights_remove_rows_and_integer_weights_repeat_them(feature_map,
+                                                                       n_components):
+    """GCV chooses the same penalty, and the model predicts the same, whether rows are
+    removed or weighted 0, and repeated or weighted by their count; counting zero-weight
+    rows once made GCV choose interpolation."""
+    X, y = _problem()
+    counts = np.random.RandomState(3).randint(0, 4, size=40)
+    counts[:3] = 0
+    params = dict(n_components=n_components, feature_map=feature_map, random_state=0,
+                  alphas=np.logspace(-10, 2, 25))
+    weighted = NTKSketchRegressor(**params).fit(X, y, sample_weight=counts)
+    repeated = NTKSketchRegressor(**params).fit(np.repeat(X, counts, axis=0),
+                                                np.repeat(y, counts))
+    assert weighted.alpha_ == pytest.approx(repeated.alpha_, rel=1e-9)
+    np.testing.assert_allclose(weighted.gcv_scores_, repeated.gcv_scores_, rtol=1e-6)
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-6,
+                               atol=1e-8)
+    # the reviewer's case: 40 extra rows of zero weight change nothing
+    noise = np.random.RandomState(4).randn(40, X.shape[1])
+    padded = NTKSketchRegressor(**params).fit(
+        np.r_[X, noise], np.r_[y, np.zeros(40)], sample_weight=np.r_[np.ones(40), np.zeros(40)])
+    alone = NTKSketchRegressor(**params).fit(X, y)
+    assert padded.alpha_ == pytest.approx(alone.alpha_, rel=1e-9)
+    np.testing.assert_allclose(padded.predict(X), alone.predict(X), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("feature_map", ["sketch", "random_features", "nystroem"])

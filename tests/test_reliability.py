@@ -246,6 +246,88 @@ def test_partial_fit_revalidates_parameters():
     assert model.alpha_ == 10.0
 
 
+@pytest.mark.parametrize("feature_map", ["random_features", "nystroem"])
+def test_failed_refit_leaves_the_model_unfitted(feature_map):
+    """A refit that raises (GCV with one row) must not keep the old coefficients next to a
+    newly drawn feature map: the model is unfitted afterwards."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = _data(40)
+    model = NTKSketchRegressor(20, feature_map=feature_map).fit(X, y)  # random_state=None
+    with pytest.raises(ValueError, match="GCV"):
+        model.fit(X[:1], y[:1])
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    fresh = NTKSketchRegressor(20, feature_map=feature_map)
+    with pytest.raises(ValueError, match="GCV"):
+        fresh.partial_fit(X[:1], y[:1])
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+    # and it can be fitted again
+    assert np.isfinite(model.fit(X, y).score(X, y))
+
+
+def test_failed_partial_fit_batch_leaves_the_model_as_it_was():
+    X, y = _data(60)
+    model = NTKSketchRegressor(32, alpha=0.1, random_state=0).partial_fit(X[:20], y[:20])
+    before = model.predict(X)
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.partial_fit(X[20:40], y[20:40], sample_weight=np.zeros(20) - 1)
+    np.testing.assert_array_equal(model.predict(X), before)
+    model.partial_fit(X[20:], y[20:])
+    whole = NTKSketchRegressor(32, alpha=0.1, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.coef_, whole.coef_, atol=1e-8)
+
+
+def test_partial_fit_with_another_feature_map_is_refused_clearly():
+    X, y = _data(40)
+    model = NTKSketchRegressor(8, feature_map="random_features",
+                               random_state=0).partial_fit(X[:20], y[:20])
+    model.set_params(feature_map="sketch")
+    with pytest.raises(ValueError, match="NTKSketch.*NTKRandomFeatures"):
+        model.partial_fit(X[20:], y[20:])
+
+
+def test_partial_fit_may_change_max_memory_and_verbose():
+    """Batching and reporting do not change the features, so they may change between calls."""
+    X, y = _data(60)
+    model = NTKSketchRegressor(32, alpha=0.1, random_state=0).partial_fit(X[:30], y[:30])
+    model.set_params(max_memory=2**16, verbose=0)
+    model.partial_fit(X[30:], y[30:])
+    whole = NTKSketchRegressor(32, alpha=0.1, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.coef_, whole.coef_, atol=1e-8)
+
+
+def test_partial_fit_classes_cannot_change():
+    X, y = _data(40)
+    labels = (y > 0).astype(int)
+    clf = NTKSketchClassifier(16, random_state=0).partial_fit(X[:20], labels[:20],
+                                                              classes=[0, 1])
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X[20:], labels[20:], classes=[0, 1, 2])
+    clf.partial_fit(X[20:], labels[20:], classes=[1, 0])  # the same set, any order
+
+
+@pytest.mark.parametrize("alphas", [[True, False], [[0.1, 1.0]], [], [0.1, np.nan]])
+def test_malformed_alphas_name_alphas(alphas):
+    X, y = _data(20)
+    with pytest.raises(ValueError, match="alphas"):
+        NTKSketchRegressor(8, alphas=alphas, random_state=0).fit(X, y)
+
+
+def test_kernel_ridge_path_validates_its_arguments():
+    from sklearn_ntk._ridge import KernelRidgePath
+
+    K, Y = np.eye(5) + 0.5, np.arange(5.0)
+    for alphas in ([], [-1.0], [np.inf], [[1.0]]):
+        with pytest.raises(ValueError, match="alphas"):
+            KernelRidgePath(K, Y, alphas)
+    # one penalty needs no GCV, even for a single row
+    assert KernelRidgePath(np.ones((1, 1)), np.ones(1), [1.0]).alpha == 1.0
+    with pytest.raises(ValueError, match="K_eval"):
+        KernelRidgePath(K, Y, [1.0]).decision_function(np.ones((2, 4)))
+
+
 # ----------------------------------------------------------------------- memory
 
 

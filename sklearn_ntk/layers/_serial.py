@@ -256,7 +256,11 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
                         else (2 * band[0] + 1) * (2 * band[1] + 1)) * height * width
         batch_size = max(1, _TARGET_BLOCK_ENTRIES // pair_entries)
         if max_memory is not None:
-            per_pair = _WORK_ARRAYS * 8 * pair_entries * n_threads
+            # the pair arrays, plus what each pair gathers: its two images, their position
+            # variances, and its indices
+            gathered = 2 * sx[0].size + 2 * sum(net.shapes[i].height * net.shapes[i].width
+                                                for i in net.norm_layers) + 3
+            per_pair = 8 * (_WORK_ARRAYS * pair_entries + gathered) * n_threads
             batch_size = max(1, min(batch_size, int(max_memory) // per_pair))
     n_pairs = n_x * (n_x - 1) // 2 if symmetric else n_x * n_y
     n_blocks = sum(-(-n // batch_size) for n in (n_x, 0 if symmetric else n_y, n_pairs))
@@ -285,38 +289,76 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
         _map_blocks(block, n, batch_size, n_threads, bar)
         return diag, norms
 
+    K = np.empty((n_x, n_y))
+    pairs = PairBlocks(n_x, None if symmetric else n_y, diagonal=False)
+
     with bar:  # closed even if a block raises
         diag_x, norms_x = self_pass(sx, ex)
         if symmetric:
-            ii, jj = np.triu_indices(n_x, k=1)
             diag_y, norms_y = diag_x, norms_x
         else:
             diag_y, norms_y = self_pass(sy, ey)
-            ii, jj = (a.ravel() for a in np.meshgrid(np.arange(n_x), np.arange(n_y),
-                                                      indexing="ij"))
-        values = np.empty(ii.size)
 
         def cross_block(sl):
-            bi, bj = ii[sl], jj[sl]
+            bi, bj = pairs.indices(sl)
             state = PairState(_input_covariance(sx[bi], sy[bj], band), ntk=ntk,
                               bias_scale=bias_scale(ex[bi], ey[bj]), band=band)
             nngp, ntk_val, _ = net.run(state, {i: v[bi] for i, v in norms_x.items()},
                                        {i: v[bj] for i, v in norms_y.items()})
-            values[sl] = ntk_val if ntk else nngp
+            K[bi, bj] = ntk_val if ntk else nngp  # blocks write disjoint entries
+            if symmetric:
+                K[bj, bi] = K[bi, bj]
 
-        _map_blocks(cross_block, ii.size, batch_size, n_threads, bar)
+        _map_blocks(cross_block, n_pairs, batch_size, n_threads, bar)
 
-    K = np.empty((n_x, n_y))
-    K[ii, jj] = values
     if symmetric:
-        K[jj, ii] = values
         K[np.arange(n_x), np.arange(n_x)] = diag_x
-        exp_sum = ex[:, None] + ex[None, :]
-    else:
-        for i, j in _identical_pairs(sx, sy, ex, ey):
-            K[i, j] = diag_x[i]
-        exp_sum = ex[:, None] + ey[None, :]
-    return np.ldexp(K, exp_sum.astype(np.int32))
+    # a pair of identical images (same rescaled pixels and exponent) takes the self pair's
+    # value, so that their correlation is exactly one
+    for i, j in _identical_pairs(sx, sy, ex, ey):
+        K[i, j] = diag_x[i]
+    return scale_back(K, ex, ey, max_memory)
+
+
+class PairBlocks:
+    """The image pairs of a kernel matrix, enumerated block by block.
+
+    ``n_y=None``: the pairs ``i < j`` of one set (``i <= j`` with ``diagonal=True``) in
+    row-major order; otherwise all ``n_x n_y`` pairs of two sets. The indices of a block
+    are computed from its position, so no index array of all pairs is ever held (for
+    50,000 images those would take more memory than the kernel itself).
+    """
+
+    def __init__(self, n_x, n_y=None, *, diagonal):
+        self.n_x, self.n_y, self.symmetric = n_x, n_y, n_y is None
+        if self.symmetric:
+            offset = 0 if diagonal else 1
+            lengths = np.arange(n_x - offset, 0, -1)  # pairs in each row
+            self._row_starts = np.concatenate([[0], np.cumsum(lengths)])
+            self._offset = offset
+            self.n_pairs = int(self._row_starts[-1])
+        else:
+            self.n_pairs = n_x * n_y
+
+    def indices(self, sl):
+        """``(i, j)`` of the pairs ``sl.start .. sl.stop - 1``."""
+        k = np.arange(sl.start, sl.stop)
+        if self.symmetric:
+            i = np.searchsorted(self._row_starts, k, side="right") - 1
+            return i, k - self._row_starts[i] + i + self._offset
+        return k // self.n_y, k % self.n_y
+
+
+def scale_back(K, ex, ey, max_memory=None):
+    """``K * 2^(ex_i + ey_j)`` in place, row block by row block (saturating to inf only
+    where the value is not representable); the exponents of a block take at most 0.75 MiB
+    (or ``max_memory``)."""
+    entries = 1 << 16 if max_memory is None else min(1 << 16, int(max_memory) // 12)
+    rows = max(1, entries // max(K.shape[1], 1))  # int64 + int32 exponents: 12 bytes each
+    for r in range(0, K.shape[0], rows):
+        exponents = (ex[r:r + rows, None] + ey[None, :]).astype(np.int32)
+        np.ldexp(K[r:r + rows], exponents, out=K[r:r + rows])
+    return K
 
 
 def _map_blocks(fn, n_items, batch_size, n_threads, bar=None):
@@ -325,24 +367,24 @@ def _map_blocks(fn, n_items, batch_size, n_threads, bar=None):
     NumPy's element-wise kernels release the GIL, so threads use several cores. ``bar``
     (a progress reporter) is told of every finished block.
     """
-    starts = range(0, n_items, batch_size)
-    slices = [slice(s, min(s + batch_size, n_items)) for s in starts]
-    n_threads = max(1, min(n_threads, len(slices)))
+    n_blocks = -(-n_items // batch_size)
+    n_threads = max(1, min(n_threads, n_blocks))
     lock = threading.Lock()
 
-    def run(sl):
-        fn(sl)
-        if bar is not None:
-            with lock:
-                bar.update()
+    def run_every(first):
+        # thread ``first`` takes blocks first, first + n_threads, ...: ranges, not lists,
+        # so the bookkeeping does not grow with the number of blocks
+        for start in range(first * batch_size, n_items, n_threads * batch_size):
+            fn(slice(start, min(start + batch_size, n_items)))
+            if bar is not None:
+                with lock:
+                    bar.update()
 
     if n_threads == 1:
-        for sl in slices:
-            run(sl)
+        run_every(0)
         return
     with ThreadPoolExecutor(n_threads) as pool:
-        list(pool.map(lambda group: [run(sl) for sl in group],
-                      [slices[k::n_threads] for k in range(n_threads)]))
+        list(pool.map(run_every, range(n_threads)))
 
 
 def _identical_pairs(sx, sy, ex, ey):
