@@ -7,8 +7,9 @@ RUN_PARAMS_DOC = r"""    random_state : int, RandomState instance or None, defau
     max_memory : int, default=None
         Bytes of intermediate arrays per transform batch; ``None`` means 256 MiB, or
         scikit-learn's ``working_memory`` when that is smaller. ``transform`` writes the
-        batches into one preallocated output, so it holds at most the output plus this.
-        The features do not depend on it.
+        batches into one preallocated output, so it holds at most the output plus this,
+        or plus one row's intermediates when a single row needs more than the budget
+        (a batch has at least one row). The features do not depend on it.
     verbose : int, default=0
         Report progress over the transform batches (a ``tqdm`` bar when installed, plain
         lines otherwise).

@@ -27,6 +27,8 @@ The object is also a context manager (``with progress(...) as bar:``) that close
 import sys
 import time
 
+import numpy as np
+
 __all__ = ["progress"]
 
 
@@ -191,6 +193,9 @@ def progress(total, verbose=0, desc=None, *, backend="auto", file=None, clock=ti
     >>> bar.close()
     >>> progress(4, verbose=0).update(1)  # prints nothing
     """
+    if verbose is not None and (not isinstance(verbose, (int, np.integer, bool))
+                                or verbose < 0):
+        raise ValueError(f"verbose must be a non-negative integer, got {verbose!r}.")
     if not verbose:
         return _NULL
     if backend not in ("auto", "tqdm", "plain"):

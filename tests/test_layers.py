@@ -577,3 +577,33 @@ def test_public_names():
     assert sklearn_ntk.layers is layers
     for name in layers.__all__:
         assert getattr(layers, name).__doc__
+
+
+def test_layers_without_rules_are_refused_naming_architecture():
+    from sklearn_ntk import CNTKSketch, cntk_kernel
+    from sklearn_ntk.layers._base import Layer
+
+    X = np.random.default_rng(0).random((4, 16))
+    with pytest.raises(TypeError, match="architecture.*out_shape and kernel"):
+        cntk_kernel(X, architecture=[Layer(), Flatten()], image_shape=(4, 4, 1))
+
+    class Identity(Layer):  # an exact rule only
+        def out_shape(self, shape):
+            return shape
+
+        def kernel(self, state):
+            return state
+
+    net = [Conv(3), Identity(), ReLU(), Flatten()]
+    np.testing.assert_allclose(cntk_kernel(X, architecture=net, image_shape=(4, 4, 1)),
+                               cntk_kernel(X, architecture=[Conv(3), ReLU(), Flatten()],
+                                           image_shape=(4, 4, 1)))
+    with pytest.raises(TypeError, match="architecture.*no feature"):
+        CNTKSketch(16, architecture=net, image_shape=(4, 4, 1)).fit(X)
+
+
+def test_equal_layers_compare_equal():
+    assert Conv(3) == Conv((3, 3)) and Conv((3, 1)) != Conv(3)
+    assert AvgPool(2) == AvgPool((2, 2), stride=(2, 2)) == AvgPool(2, stride=2)
+    assert AvgPool(2, stride=1) != AvgPool(2)
+    assert hash(Conv(3)) == hash(Conv((3, 3)))

@@ -152,3 +152,9 @@ def test_without_tqdm_falls_back_to_plain(monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("batch 2/2 (100%)")
     with pytest.raises(ImportError, match="tqdm"):
         progress(2, verbose=1, backend="tqdm")
+
+
+@pytest.mark.parametrize("verbose", ["x", -1, 1.5])
+def test_malformed_verbose_names_verbose(verbose):
+    with pytest.raises(ValueError, match="verbose"):
+        progress(3, verbose)

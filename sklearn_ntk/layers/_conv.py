@@ -13,7 +13,7 @@ class Conv(Layer):
     r"""Infinitely wide stride-1 convolution, NTK parameterisation, weight variance 2.
 
     As neural-tangents' ``stax.Conv(width, (f, f), padding=padding, W_std=sqrt(2),
-    b_std=bias)``. An output unit at position :math:`p` sees the window
+    b_std=bias)``; note the default padding, ``"same"`` here and ``"VALID"`` in ``stax``. An output unit at position :math:`p` sees the window
     :math:`\{p + \delta\}` of :math:`f_h f_w` input positions (all channels), so with the
     covariances taken per channel
 
@@ -31,6 +31,7 @@ class Conv(Layer):
     ----------
     filter_size : int or (int, int)
         Filter side ``f`` (square) or ``(rows, columns)``; each ``>= 1``, odd or even.
+        ``(f, f)`` is stored as ``f``.
     padding : {"same", "valid"}, default="same"
         ``"same"`` keeps the map size; for an even filter its window covers
         ``i - floor((f-1)/2) .. i + ceil((f-1)/2)`` (the ``lax`` / neural-tangents
@@ -46,8 +47,10 @@ class Conv(Layer):
     def __post_init__(self):
         check_size_pair(self.filter_size, "filter_size")
         fs = self.filter_size
-        object.__setattr__(self, "filter_size", int(fs) if not isinstance(fs, (tuple, list))
-                           else tuple(int(v) for v in fs))
+        if isinstance(fs, (tuple, list)):  # (f, f) is stored as f: equal convolutions
+            fs = tuple(int(v) for v in fs)   # compare equal
+            fs = fs[0] if fs[0] == fs[1] else fs
+        object.__setattr__(self, "filter_size", int(fs) if not isinstance(fs, tuple) else fs)
         object.__setattr__(self, "padding", check_padding(self.padding))
         object.__setattr__(self, "bias", check_bias(self.bias))
 

@@ -11,7 +11,9 @@ from ._geometry import pool_axis, pool_axis_banded, pool_geometry
 class AvgPool(Layer):
     r"""Average pooling over ``window`` positions with a ``stride``.
 
-    As neural-tangents' ``stax.AvgPool(window, stride, padding)``. The output at position
+    As neural-tangents' ``stax.AvgPool(window, stride, padding)``, except the default
+    stride: ``None`` means the window here (non-overlapping windows, as in most CNNs) but
+    stride 1 in ``stax``; pass ``stride=1`` for ``stax``'s default. The output at position
     :math:`a` is the mean of the inputs over its window :math:`w(a)`; being linear with no
     parameters, it averages *each* position of a pair over its own window:
 
@@ -27,7 +29,8 @@ class AvgPool(Layer):
     window : int or (int, int)
         Window side ``k`` (square) or ``(rows, columns)``, each ``>= 1``.
     stride : int or (int, int), default=None
-        Step between windows; ``None`` means the window (non-overlapping windows).
+        Step between windows; ``None`` means the window (non-overlapping windows). A
+        stride equal to the window is stored as ``None``, so equal pools compare equal.
     padding : {"valid", "same"}, default="valid"
         ``"valid"``: only windows inside the map, output size ``floor((n - k) / s) + 1``;
         positions beyond the last full window are dropped. ``"same"``: output size
@@ -41,15 +44,19 @@ class AvgPool(Layer):
     padding: str = "valid"
 
     def __post_init__(self):
-        def norm(value):
-            return int(value) if not isinstance(value, (tuple, list)) else tuple(
-                int(v) for v in value)
+        def norm(value):  # (k, k) is stored as k, so equal pools compare equal
+            if not isinstance(value, (tuple, list)):
+                return int(value)
+            pair = tuple(int(v) for v in value)
+            return pair[0] if pair[0] == pair[1] else pair
 
         check_size_pair(self.window, "window")
         check_size_pair(self.stride, "stride", allow_none=True)
         object.__setattr__(self, "window", norm(self.window))
         if self.stride is not None:
             object.__setattr__(self, "stride", norm(self.stride))
+            if check_size_pair(self.stride, "stride") == self.window_shape:
+                object.__setattr__(self, "stride", None)
         object.__setattr__(self, "padding", check_padding(self.padding))
 
     @property

@@ -141,7 +141,24 @@ def check_layers(layers):
             raise TypeError(
                 f"architecture must contain sklearn_ntk.layers layer instances, got "
                 f"{layer!r}.")
+        missing = [rule for rule in ("out_shape", "kernel")
+                   if getattr(type(layer), rule) is getattr(Layer, rule)]
+        if missing:
+            raise TypeError(
+                f"architecture holds {layer!r}, a layer without its {' and '.join(missing)} "
+                "rule: use the layers of sklearn_ntk.layers, or implement the rules in the "
+                "subclass.")
     return layers
+
+
+def check_feature_rules(layers):
+    """A TypeError naming ``architecture`` when a layer has no feature (sketch) rule."""
+    for layer in layers:
+        if type(layer).features is Layer.features:
+            raise TypeError(
+                f"architecture holds {layer!r}, which has an exact kernel rule but no "
+                "feature (sketch) rule: it can be used with cntk_kernel, not with "
+                "CNTKSketch.")
 
 
 def _available_cores():
@@ -447,6 +464,7 @@ class FeatureNetwork:
     def __init__(self, layers, image_shape, rng, *, degree, sketch_dim, kind="ntk",
                  arccos=None):
         net = self.net = Serial(layers, image_shape)
+        check_feature_rules(net.body)
         self.kind = check_kind(kind)
         height, width, channels = net.image_shape
         spec = FeatureSpec(height, width, ge=channels, gs=0)
