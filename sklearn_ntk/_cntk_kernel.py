@@ -318,6 +318,19 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
     Easy Infinite Neural Networks in Python*, ICLR 2020.
     Shankar, Fang, Guo, Fridovich-Keil, Schmidt, Ragan-Kelley & Recht, *Neural Kernels
     Without Tangents*, ICML 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ntk import cntk_kernel
+    >>> from sklearn_ntk.layers import AvgPool, Conv, Flatten, ReLU
+    >>> images = np.random.RandomState(0).rand(4, 8 * 8)  # four 8x8 grey images, flattened
+    >>> cntk_kernel(images, image_shape=(8, 8)).shape  # CNTK with global average pooling
+    (4, 4)
+    >>> net = [Conv(3), ReLU(), AvgPool(2), Conv(3), ReLU(), Flatten()]
+    >>> K = cntk_kernel(images, architecture=net, image_shape=(8, 8, 1))
+    >>> bool(np.allclose(K, K.T))
+    True
     """
     layers = None
     if architecture is not None:

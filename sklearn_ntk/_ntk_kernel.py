@@ -186,6 +186,18 @@ def ntk_kernel(X, Y=None, *, depth=1, bias=0.0, kind="ntk", max_memory=None, ver
     ----------
     Jacot, Gabriel & Hongler, *Neural Tangent Kernel*, NeurIPS 2018;
     Arora et al., *On Exact Computation with an Infinitely Wide Neural Net*, NeurIPS 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.kernel_ridge import KernelRidge
+    >>> from sklearn_ntk import ntk_kernel
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(50, 4), rng.randn(50)
+    >>> K = ntk_kernel(X, depth=2)  # training kernel, 50 x 50
+    >>> model = KernelRidge(alpha=1e-2, kernel="precomputed").fit(K, y)
+    >>> model.predict(ntk_kernel(X[:3], X, depth=2)).shape  # test rows against training rows
+    (3,)
     """
     depth = check_int(depth, "depth")
     bias = check_bias_value(bias, "bias", depth=depth)

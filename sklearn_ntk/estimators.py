@@ -677,13 +677,18 @@ def attributes_doc(feature_map, classifier=False):
 RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
         Ridge penalty, used when ``alphas`` is None. With both left at None (the default)
         the penalty is chosen by GCV over the automatic grid: the powers of ten
-        :math:`\bar k \cdot 10^{-12}, \dots, \bar k \cdot 10^{4} \max(1, \sum_i w_i)`, with
+        :math:`\bar k \cdot 10^{-12}, \dots, \bar k \cdot 10^{4 + \lceil \log_{10}
+        \max(1, \sum_i w_i) \rceil}` (``1e4`` times the number of rows, rounded up to a
+        power of ten), with
         :math:`\bar k` the mean (weighted, centred) squared norm of the features, the scale
         of the kernel matrix, so the grid follows the data as ``RidgeCV`` users expect of a
         default. At the bottom a penalty acts as the pseudo-inverse; at the top it shrinks
         every direction of the features ten-thousandfold (the intercept alone); every score
-        comes from the same eigendecomposition. As in ``Ridge``, multiplying every sample
-        weight by ``c`` acts as dividing the penalty by ``c``.
+        comes from the same eigendecomposition. Sample weights are frequencies, as in
+        ``Ridge``: for a fixed penalty, multiplying every weight by ``c`` acts as dividing
+        the penalty by ``c``; GCV counts :math:`\max(\sum_i w_i, \#\{w_i > 0\})` rows, so
+        integer weights choose what repeated rows would, and zero weights what removed
+        rows would.
     alphas : array-like of float, default=None
         Grid of penalties; the one with the smallest generalised cross-validation error is
         chosen (``alphas`` wins over ``alpha`` when both are given), all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
