@@ -662,7 +662,11 @@ def attributes_doc(feature_map, classifier=False):
     alpha_ : float
         Penalty used (chosen by GCV unless a single ``alpha`` is given).
     gcv_scores_ : ndarray of shape (n_alphas,)
-        Mean squared GCV error per alpha of the grid (only when a grid was searched).
+        GCV score per alpha of the grid (only when a grid was searched):
+        :math:`(\mathrm{RSS}/n) / (1 - \mathrm{df}/n)^2`, averaged over the target
+        columns, with the weighted residual sum of squares :math:`\sum_i w_i r_i^2` and
+        the row count :math:`n` of the ``alpha`` entry above (without weights, the mean
+        squared GCV error).
     gcv_alphas_ : ndarray of shape (n_alphas,)
         The penalties ``gcv_scores_`` belongs to: ``alphas`` as given, or the automatic
         grid.
