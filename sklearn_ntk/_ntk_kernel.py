@@ -9,7 +9,10 @@ import math
 import warnings
 
 import numpy as np
-from sklearn.externals.array_api_compat import numpy as _np_xp
+try:  # scikit-learn >= 1.7 vendors array-api-compat
+    from sklearn.externals.array_api_compat import numpy as _np_xp
+except ImportError:  # pragma: no cover - older scikit-learn: the installed package
+    from array_api_compat import numpy as _np_xp
 from sklearn.utils import check_array
 from sklearn.utils._array_api import device as array_device
 

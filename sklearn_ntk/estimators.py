@@ -663,7 +663,7 @@ def attributes_doc(feature_map, classifier=False):
         Penalty used (chosen by GCV unless a single ``alpha`` is given).
     gcv_scores_ : ndarray of shape (n_alphas,)
         GCV score per alpha of the grid (only when a grid was searched):
-        :math:`(\mathrm{RSS}/n) / (1 - \mathrm{df}/n)^2`, averaged over the target
+        :math:`(\mathrm{{RSS}}/n) / (1 - \mathrm{{df}}/n)^2`, averaged over the target
         columns, with the weighted residual sum of squares :math:`\sum_i w_i r_i^2` and
         the row count :math:`n` of the ``alpha`` entry above (without weights, the mean
         squared GCV error).
