@@ -152,7 +152,10 @@ def test_array_api_kernel_matches_ntk_kernel(namespace, depth, bias, kind, rng):
     """The namespace-generic kernel block equals ntk_kernel, also on duplicate, opposite and
     zero rows (whose near-parallel refinement takes the gather-only path outside NumPy)."""
     if namespace == "numpy":
-        from sklearn.externals.array_api_compat import numpy as xp
+        try:  # vendored from scikit-learn 1.7 on
+            from sklearn.externals.array_api_compat import numpy as xp
+        except ImportError:
+            from array_api_compat import numpy as xp
     else:
         xp = pytest.importorskip("array_api_strict")
 
