@@ -306,7 +306,9 @@ class _BaseFeatureRidge(BaseEstimator):
             the result equals the in-memory fit up to float rounding.
         y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights, at least one of them positive.
+            Non-negative weights, at least one of them positive: frequencies, so a row of
+            weight 0 is a row left out (Nyström landmarks included, except in a Dask fit,
+            which draws them from a sample of all rows) and weight 2 a row counted twice.
 
         Returns
         -------
@@ -323,7 +325,7 @@ class _BaseFeatureRidge(BaseEstimator):
         X, y = self._validate(X, y, reset=True)
         self._init_targets(y)
         self._check_memory(X.shape[1])
-        self.feature_map_ = clone(self._make_feature_map()).fit(X)
+        self.feature_map_ = self._fit_feature_map(X, sample_weight)
         self._check_alphas()
         if self._use_dual(X):
             stats, dual = self._dual_statistics(X, y, sample_weight)
@@ -333,6 +335,21 @@ class _BaseFeatureRidge(BaseEstimator):
             self._solve(stats, X)
         self._partial_statistics = stats
         return self
+
+    def _fit_feature_map(self, X, sample_weight):
+        """The feature map fitted on the rows of positive weight.
+
+        Only data-dependent maps (Nyström landmarks) read the rows; leaving the zero-weight
+        rows out keeps "weight 0" the same as "row removed" for them too.
+        """
+        feature_map = clone(self._make_feature_map())
+        if sample_weight is not None and feature_map._fit_reads_data:
+            w = _check_weights(sample_weight, X.shape[0])
+            keep = np.flatnonzero(w > 0)
+            if 0 < keep.size < X.shape[0]:
+                xp, device = namespace_of(X)
+                X = xp.take(X, xp.asarray(keep, device=device), axis=0)
+        return feature_map.fit(X)
 
     @contextlib.contextmanager
     def _unfitted_on_error(self):
@@ -382,7 +399,7 @@ class _BaseFeatureRidge(BaseEstimator):
                 X, y = self._validate(X, y, reset=True)
                 self._init_targets(y, **kwargs)
                 self._check_memory(X.shape[1])
-                self.feature_map_ = clone(self._make_feature_map()).fit(X)
+                self.feature_map_ = self._fit_feature_map(X, sample_weight)
                 self._check_alphas()
                 stats = self._chunk_statistics(X, y, sample_weight)
                 self._solve(stats, X)

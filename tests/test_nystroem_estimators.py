@@ -51,3 +51,21 @@ def test_nystroem_dask_fit_reads_a_sample_of_the_rows():
     ref = NTKSketchRegressor(40, feature_map="nystroem", alpha=0.1, random_state=0).fit(X, y)
     # 300 rows are below the dask sample bound: the same landmarks and coefficients
     np.testing.assert_allclose(model.coef_, ref.coef_, atol=1e-8)
+
+
+def test_zero_weight_rows_are_never_landmarks():
+    """A zero weight is the row removed, for the landmarks too: the model equals the one
+    fitted without those rows (same landmarks, penalty and predictions)."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = X[:, 0] + 0.1 * rng.randn(60)
+    w = np.ones(60)
+    w[rng.choice(60, 20, replace=False)] = 0.0
+    weighted = NTKSketchRegressor(16, feature_map="nystroem", random_state=0).fit(
+        X, y, sample_weight=w)
+    removed = NTKSketchRegressor(16, feature_map="nystroem", random_state=0).fit(
+        X[w > 0], y[w > 0])
+    np.testing.assert_array_equal(weighted.feature_map_.components_,
+                                  removed.feature_map_.components_)
+    assert weighted.alpha_ == pytest.approx(removed.alpha_, rel=1e-9)
+    np.testing.assert_allclose(weighted.predict(X), removed.predict(X), rtol=1e-9, atol=1e-12)
