@@ -24,8 +24,9 @@ from ._progress import progress
 from ._validation import check_int, check_kind
 from .layers import Conv, Dense, GlobalAvgPool, ReLU
 from .layers._relu import relu_kernels as _relu_kernels
-from .layers._serial import (PairBlocks, _available_cores, _identical_pairs, _scale_exponents,
-                             check_layers, exact_kernel, scale_back)
+from .layers._serial import (PairBlocks, _available_cores, _scale_exponents, check_layers,
+                             exact_kernel, identical_image_ids, scale_back,
+                             set_identical_pairs)
 from .layers.presets import FILTER_PRESETS, preset
 
 # Preferred size of one (B, P, P) work array. Small enough that a block's arrays mostly stay
@@ -478,8 +479,7 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
     # pairs i <= j (the self pairs compute the diagonal) or all of X x Y, enumerated per
     # block; a pair of identical images is flagged so that its correlation is exactly one
     pairs = PairBlocks(n_x, None if symmetric else n_y, diagonal=True)
-    identical = [] if symmetric else _identical_pairs(images_x, images_y, ex, ey)
-    identical = np.array([i * n_y + j for i, j in identical], dtype=np.int64)
+    ids_x, ids_y = identical_image_ids(images_x, images_x if symmetric else images_y, ex, ey)
 
     pair_bytes = 8 * ux.shape[1] ** 2  # one (P x P) float64 array
     # NumPy's element-wise kernels are single-threaded but release the GIL: one thread per
@@ -505,7 +505,7 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
         for start in starts[first::n_threads]:
             sl = slice(start, min(start + batch_size, pairs.n_pairs))
             bi, bj = pairs.indices(sl)
-            same = bi == bj if symmetric else np.isin(np.arange(sl.start, sl.stop), identical)
+            same = ids_x[bi] == ids_y[bj]
             K[bi, bj] = _pair_block(
                 ux[bi], uy_t[bj], [nm[bi] for nm in norms_x], [nm[bj] for nm in norms_y],
                 same, depth, filter_size, padding, kind, work)
@@ -520,9 +520,8 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
         else:
             with ThreadPoolExecutor(n_threads) as pool:
                 list(pool.map(run, range(n_threads)))
-    if symmetric:  # repeated images: the value of the self pair, exactly
-        for i, j in _identical_pairs(images_x, images_x, ex, ex):
-            K[i, j] = K[i, i]
+    if symmetric:  # repeated images: the value of the first one's self pair, exactly
+        set_identical_pairs(K, ids_x, ids_y, lambda i: K[i, i])
     return scale_back(K, ex, ey, max_memory)
 
 

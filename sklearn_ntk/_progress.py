@@ -193,7 +193,7 @@ def progress(total, verbose=0, desc=None, *, backend="auto", file=None, clock=ti
     >>> bar.close()
     >>> progress(4, verbose=0).update(1)  # prints nothing
     """
-    if verbose is not None and (not isinstance(verbose, (int, np.integer, bool))
+    if verbose is not None and (not isinstance(verbose, (int, np.integer, bool, np.bool_))
                                 or verbose < 0):
         raise ValueError(f"verbose must be a non-negative integer, got {verbose!r}.")
     if not verbose:

@@ -219,6 +219,26 @@ def test_peak_memory_is_output_plus_budget_plus_per_image_arrays(architecture):
                                                         image_shape=shape), rtol=1e-12)
 
 
+@pytest.mark.parametrize("architecture", [None, "flatten"])
+def test_many_copies_of_one_image_hold_no_list_of_their_pairs(architecture):
+    """1,000 copies of one image: every pair is a pair of identical images, set to the
+    self pair's value without materialising the million pairs."""
+    import tracemalloc
+
+    n, budget = 1000, 2**20
+    X = np.tile(np.random.default_rng(4).standard_normal((1, 16)), (n, 1))
+    tracemalloc.start()
+    try:
+        K = cntk_kernel(X, architecture=architecture, image_shape=(4, 4, 1),
+                        max_memory=budget)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    per_image = 3 * X.nbytes + 8 * n * 16 + 300 * n + 16 * 9 * X.nbytes
+    assert peak - K.nbytes <= budget + per_image
+    assert np.all(K == K[0, 0])
+
+
 def test_batch_size_is_deprecated_and_still_honoured():
     rng = np.random.default_rng(13)
     X = rng.standard_normal((6, 25))

@@ -158,3 +158,10 @@ def test_without_tqdm_falls_back_to_plain(monkeypatch, capsys):
 def test_malformed_verbose_names_verbose(verbose):
     with pytest.raises(ValueError, match="verbose"):
         progress(3, verbose)
+
+
+def test_numpy_bool_and_integer_verbose_are_accepted():
+    import numpy as np
+
+    assert progress(3, np.False_) is progress(3, np.int64(0))
+    progress(3, np.True_, backend="plain").close()

@@ -332,8 +332,8 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
         K[np.arange(n_x), np.arange(n_x)] = diag_x
     # a pair of identical images (same rescaled pixels and exponent) takes the self pair's
     # value, so that their correlation is exactly one
-    for i, j in _identical_pairs(sx, sy, ex, ey):
-        K[i, j] = diag_x[i]
+    ids_x, ids_y = identical_image_ids(sx, sy, ex, ey)
+    set_identical_pairs(K, ids_x, ids_y, lambda i: diag_x[i])
     return scale_back(K, ex, ey, max_memory)
 
 
@@ -404,16 +404,39 @@ def _map_blocks(fn, n_items, batch_size, n_threads, bar=None):
         list(pool.map(run_every, range(n_threads)))
 
 
-def _identical_pairs(sx, sy, ex, ey):
-    """Index pairs (i, j) with the same rescaled image and the same scale exponent."""
-    keys_y = {}
-    for j in range(sy.shape[0]):
-        keys_y.setdefault((int(ey[j]), sy[j].tobytes()), []).append(j)
-    out = []
-    for i in range(sx.shape[0]):
-        for j in keys_y.get((int(ex[i]), sx[i].tobytes()), ()):
-            out.append((i, j))
-    return out
+def identical_image_ids(sx, sy, ex, ey):
+    """Integer ids of the images of X and Y, equal exactly when two images are identical
+    (the same rescaled pixels and the same scale exponent); O(n) memory."""
+    ids = {}
+
+    def ids_of(images, exps):
+        return np.array([ids.setdefault((int(e), image.tobytes()), len(ids))
+                         for image, e in zip(images, exps)], dtype=np.int64)
+
+    ids_x = ids_of(sx, ex)
+    return ids_x, (ids_x if sy is sx else ids_of(sy, ey))
+
+
+def set_identical_pairs(K, ids_x, ids_y, self_value):
+    """Give every pair of identical images the value ``self_value(i)`` of the first such
+    image ``i`` of X, so that identical images are exactly correlated and a symmetric K
+    stays exactly symmetric. Written one row of a group at a time: no list of pairs (which
+    grows with the square of the number of copies) is made."""
+    if ids_x is ids_y:  # one set: only ids of two or more images need anything
+        unique, counts = np.unique(ids_x, return_counts=True)
+        shared = unique[counts > 1]
+    else:
+        shared = np.intersect1d(ids_x, ids_y)
+    if shared.size == 0:
+        return
+    order_x, order_y = np.argsort(ids_x, kind="stable"), np.argsort(ids_y, kind="stable")
+    sorted_x, sorted_y = ids_x[order_x], ids_y[order_y]
+    for g in shared:
+        rows = order_x[np.searchsorted(sorted_x, g):np.searchsorted(sorted_x, g, "right")]
+        cols = order_y[np.searchsorted(sorted_y, g):np.searchsorted(sorted_y, g, "right")]
+        value = self_value(rows[0])
+        for r in rows:  # row by row: np.ix_ would materialise rows x cols indices
+            K[r, cols] = value
 
 
 class FeatureNetwork:
