@@ -709,7 +709,8 @@ RIDGE_PARAMS_DOC = r"""    alpha : float, default=None
         ``Ridge``: for a fixed penalty, multiplying every weight by ``c`` acts as dividing
         the penalty by ``c``; GCV counts :math:`\max(\sum_i w_i, \#\{w_i > 0\})` rows, so
         integer weights choose what repeated rows would, and zero weights what removed
-        rows would.
+        rows would (so, like repeated rows, weights above 1 can make GCV choose a penalty
+        near zero when the features interpolate every row: see the user guide).
     alphas : array-like of float, default=None
         Grid of penalties; the one with the smallest generalised cross-validation error is
         chosen (``alphas`` wins over ``alpha`` when both are given), all from one eigendecomposition of :math:`Z^T Z` (or, when ``fit`` sees fewer
