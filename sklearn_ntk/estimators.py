@@ -433,6 +433,9 @@ class _BaseFeatureRidge(BaseEstimator):
                 f"partial_fit cannot continue: the feature-map parameter(s) {changed} changed "
                 "since the model was fitted, so new features would not match the stored "
                 "statistics. Call fit to start again.")
+        # the new budget and verbosity apply to the batches from now on
+        self.feature_map_.set_params(**{k: current[k] for k in ("max_memory", "verbose")
+                                        if k in current})
 
     def _check_target_shape(self, y):
         expected = self._partial_statistics.cross.shape[1]
@@ -602,8 +605,12 @@ class FeatureRidgeClassifier(ClassifierMixin, _BaseFeatureRidge):
                 raise ValueError("classes must be passed to the first call to partial_fit.")
             classes = self.classes_  # a new pass after fit keeps fit's classes
         elif classes is not None and getattr(self, "_partial_statistics", None) is not None:
-            given = np.unique(np.asarray(classes))
-            if not (given.shape == self.classes_.shape and np.all(given == self.classes_)):
+            try:
+                given = np.unique(np.asarray(classes))
+                same = given.shape == self.classes_.shape and bool(np.all(given == self.classes_))
+            except TypeError:  # labels of mixed types cannot be sorted: not the same set
+                same = False
+            if not same:
                 raise ValueError(
                     f"classes={np.asarray(classes).tolist()!r} differs from the classes "
                     f"{self.classes_.tolist()!r} of the earlier partial_fit calls; the "
