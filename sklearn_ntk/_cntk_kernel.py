@@ -5,9 +5,7 @@ average pooling network costs O(n_x n_y (HW)^2 f L) time; a general layer list c
 the same per layer at each layer's resolution. Meant for small data sets only.
 """
 
-import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.utils import check_array
@@ -24,8 +22,8 @@ from ._progress import progress
 from ._validation import check_int, check_kind
 from .layers import Conv, Dense, GlobalAvgPool, ReLU
 from .layers._relu import relu_kernels as _relu_kernels
-from .layers._serial import (PairBlocks, _available_cores, _scale_exponents, check_layers,
-                             exact_kernel, identical_image_ids, scale_back,
+from .layers._serial import (PairBlocks, _available_cores, _map_blocks, _scale_exponents,
+                             check_layers, exact_kernel, identical_image_ids, scale_back,
                              set_identical_pairs)
 from .layers.presets import FILTER_PRESETS, preset
 
@@ -287,8 +285,9 @@ def cntk_kernel(X, Y=None, *, depth=None, filter_size=3, image_shape=None, paddi
         before each ReLU, about 300 bytes of bookkeeping per image, and for the global
         average pooling network of ``architecture=None`` the :math:`f \times f` patches of
         every image, twice (:math:`16 f^2` times the images' bytes). No array of all
-        pairs is held besides the output. ``None``: blocks whose work arrays stay near 1 MiB each, which is also
-        the fastest size (they stay in cache), so a budget only ever makes blocks smaller.
+        pairs is held besides the output. ``None``: blocks whose work arrays stay near
+        1 MiB each, which is also the fastest size (they stay in cache), so a budget only
+        ever makes blocks smaller.
         One pair of the global average pooling network needs about ``48 (HW)^2`` bytes;
         a banded network (see Notes) about ``96 HW (2b+1)^2``; any other layer list about
         ``96 (HW)^2``. The result does not depend on it. The same knob as ``ntk_kernel``'s
@@ -494,32 +493,19 @@ def _gap_kernel(images_x, images_y, depth, filter_size, padding, kind, batch_siz
             per_pair = (_N_WORK_ARRAYS * pair_bytes + gathered) * n_threads
             batch_size = max(1, min(batch_size, max_memory // per_pair))
     batch_size = max(1, min(batch_size, pairs.n_pairs))
-    starts = range(0, pairs.n_pairs, batch_size)
-    n_threads = max(1, min(n_threads, len(starts)))
     K = np.empty((n_x, n_y))
-    bar = progress(len(starts), verbose, "cntk_kernel")
-    lock = threading.Lock()
 
-    def run(first):
-        work = _Workspace(batch_size * ux.shape[1] ** 2)
-        for start in starts[first::n_threads]:
-            sl = slice(start, min(start + batch_size, pairs.n_pairs))
-            bi, bj = pairs.indices(sl)
-            same = ids_x[bi] == ids_y[bj]
-            K[bi, bj] = _pair_block(
-                ux[bi], uy_t[bj], [nm[bi] for nm in norms_x], [nm[bj] for nm in norms_y],
-                same, depth, filter_size, padding, kind, work)
-            if symmetric:
-                K[bj, bi] = K[bi, bj]
-            with lock:
-                bar.update()
+    def block(sl, work):
+        bi, bj = pairs.indices(sl)
+        K[bi, bj] = _pair_block(
+            ux[bi], uy_t[bj], [nm[bi] for nm in norms_x], [nm[bj] for nm in norms_y],
+            ids_x[bi] == ids_y[bj], depth, filter_size, padding, kind, work)
+        if symmetric:
+            K[bj, bi] = K[bi, bj]
 
-    with bar:  # closed even if a block raises
-        if n_threads == 1:
-            run(0)
-        else:
-            with ThreadPoolExecutor(n_threads) as pool:
-                list(pool.map(run, range(n_threads)))
+    with progress(-(-pairs.n_pairs // batch_size), verbose, "cntk_kernel") as bar:
+        _map_blocks(block, pairs.n_pairs, batch_size, n_threads, bar,
+                    per_thread=lambda: _Workspace(batch_size * ux.shape[1] ** 2))
     if symmetric:  # repeated images: the value of the first one's self pair, exactly
         set_identical_pairs(K, ids_x, ids_y, lambda i: K[i, i])
     return scale_back(K, ex, ey, max_memory)

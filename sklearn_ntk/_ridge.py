@@ -358,11 +358,7 @@ class KernelRidgePath:
                              f"{K.shape} and Y of shape {Y.shape}.")
         if not (np.all(np.isfinite(K)) and np.all(np.isfinite(Y))):
             raise ValueError("K and Y must be finite.")
-        self.alphas = np.asarray(alphas, dtype=np.float64)
-        if (self.alphas.ndim != 1 or self.alphas.size == 0
-                or not np.all(np.isfinite(self.alphas)) or np.any(self.alphas < 0)):
-            raise ValueError(f"alphas must be a non-empty 1-D sequence of finite non-negative "
-                             f"numbers, got {alphas!r}.")
+        self.alphas = check_alphas(alphas)
         self._column_mean = K.mean(axis=0)
         self._mean = float(self._column_mean.mean())
         self._y_mean = Y.mean(axis=0)
@@ -415,6 +411,22 @@ class KernelRidgePath:
                    + self._mean)
         out = centred @ self.dual_coef(alpha) + self._y_mean
         return out[:, 0] if self._single else out
+
+
+def check_alphas(alphas):
+    """``alphas`` as a float64 array, or a ValueError naming it: a non-empty 1-D sequence of
+    finite non-negative numbers, and no bools (``True`` would silently mean 1.0)."""
+    message = ("alphas must be a non-empty 1-D sequence of finite non-negative numbers, "
+               f"got {alphas!r}.")
+    try:
+        raw = np.asarray(alphas, dtype=object)
+        out = np.asarray(alphas, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if (out.ndim != 1 or out.size == 0 or not np.all(np.isfinite(out)) or np.any(out < 0)
+            or any(isinstance(a, (bool, np.bool_)) for a in raw.ravel())):
+        raise ValueError(message)
+    return out
 
 
 def automatic_alpha_factors(weight_sum):

@@ -72,9 +72,9 @@ _COMMON_DOC = r"""
 _DEFAULTS_DOC = """
     The defaults (``pool_flatten`` of depth 1, 2,048 features, degree 4, the penalty by
     GCV) were chosen by measurement on Fashion-MNIST and scikit-learn's digits
-    (``benchmarks/RESULTS.md``, sections (f) and (f2)): of the candidates that cost about as much as
-    the former default (CNTK-GAP of depth 1, 1,024 features) they were the most accurate,
-    5.6-5.8 points above it on Fashion-MNIST. They differ from :class:`CNTKSketch`'s, which
+    (``benchmarks/RESULTS.md``, sections (f) and (f2)): of the candidates that cost about
+    as much as the former default (CNTK-GAP of depth 1, 1,024 features) they were the most
+    accurate, 5.6-5.8 points above it on Fashion-MNIST. They differ from :class:`CNTKSketch`'s, which
     approximates :func:`~sklearn_ntk.cntk_kernel`'s default kernel. Featurisation costs time
     linear in the images and in the pooled positions.
 """

@@ -23,8 +23,8 @@ from ._dask import as_dask_array, in_dask_block, is_dask_array, is_dask_collecti
     lazy_rows, output_float_dtype
 from ._progress import progress
 from ._backend import _is_numpy
-from ._ridge import RidgeStatistics, automatic_alphas, ridge_memory_bytes, solve_ridge, \
-    solve_ridge_dual
+from ._ridge import RidgeStatistics, automatic_alphas, check_alphas, ridge_memory_bytes, \
+    solve_ridge, solve_ridge_dual
 from ._validation import MAX_BIAS
 from .feature_maps import NTKRandomFeatures, NTKSketch
 from .nystroem import NTKNystroem
@@ -105,19 +105,7 @@ class _BaseFeatureRidge(BaseEstimator):
         """The penalties to try: ``alphas``, else ``[alpha]``, else None (the automatic grid)."""
         if self.alphas is None:
             return None if self.alpha is None else np.array([float(self.alpha)])
-        message = ("alphas must be a non-empty 1-D sequence of finite non-negative numbers, "
-                   f"got {self.alphas!r}.")
-        try:
-            raw = np.asarray(self.alphas, dtype=object)
-            alphas = np.asarray(self.alphas, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(message) from None
-        # bools are not penalties (True would silently mean 1.0)
-        if (alphas.ndim != 1 or alphas.size == 0 or not np.all(np.isfinite(alphas))
-                or np.any(alphas < 0)
-                or any(isinstance(a, (bool, np.bool_)) for a in raw.ravel())):
-            raise ValueError(message)
-        return alphas
+        return check_alphas(self.alphas)
 
     def _chunk_statistics(self, X, y, sample_weight):
         """Statistics of validated rows, featurised batch by batch within ``max_memory``.

@@ -16,8 +16,8 @@ Conventions are those of neural-tangents (NTK parameterisation, weight standard 
 agree with ``stax.serial(...)`` of the same layers to rounding. Two *defaults* differ from
 ``stax``'s, so spell them out when porting a network: ``Conv``'s ``padding`` defaults to
 ``"same"`` (``stax.Conv``: ``"VALID"``), and ``AvgPool``'s ``stride=None`` means
-non-overlapping windows, stride = window (``stax.AvgPool``: stride 1). The input state of a pair of
-images is the per-channel covariance :math:`\\Sigma_{pq} = \\langle x_p, y_q\\rangle / C`
+non-overlapping windows, stride = window (``stax.AvgPool``: stride 1). The input state of a
+pair of images is the per-channel covariance :math:`\\Sigma_{pq} = \\langle x_p, y_q\\rangle / C`
 of every pair of pixel positions, with :math:`\\Theta = 0`; each layer maps the pair of
 matrices :math:`(\\Sigma, \\Theta)` (see each class), and the readout returns
 :math:`2\\Sigma + \\beta^2` (NNGP) and :math:`2\\Sigma + \\beta^2 + 2\\Theta` (NTK).

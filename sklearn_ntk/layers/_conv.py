@@ -13,9 +13,10 @@ class Conv(Layer):
     r"""Infinitely wide stride-1 convolution, NTK parameterisation, weight variance 2.
 
     As neural-tangents' ``stax.Conv(width, (f, f), padding=padding, W_std=sqrt(2),
-    b_std=bias)``; note the default padding, ``"same"`` here and ``"VALID"`` in ``stax``. An output unit at position :math:`p` sees the window
-    :math:`\{p + \delta\}` of :math:`f_h f_w` input positions (all channels), so with the
-    covariances taken per channel
+    b_std=bias)``; note the default padding, ``"same"`` here and ``"VALID"`` in ``stax``.
+    An output unit at position :math:`p` sees the window :math:`\{p + \delta\}` of
+    :math:`f_h f_w` input positions (all channels), so with the covariances taken per
+    channel
 
     .. math::
 

@@ -279,8 +279,8 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
                                                 for i in net.norm_layers) + 3
             per_pair = 8 * (_WORK_ARRAYS * pair_entries + gathered) * n_threads
             batch_size = max(1, min(batch_size, int(max_memory) // per_pair))
-    n_pairs = n_x * (n_x - 1) // 2 if symmetric else n_x * n_y
-    n_blocks = sum(-(-n // batch_size) for n in (n_x, 0 if symmetric else n_y, n_pairs))
+    pairs = PairBlocks(n_x, None if symmetric else n_y, diagonal=False)
+    n_blocks = sum(-(-n // batch_size) for n in (n_x, 0 if symmetric else n_y, pairs.n_pairs))
     bar = progress(n_blocks, verbose, "cntk_kernel")
 
     def bias_scale(e1, e2):
@@ -307,7 +307,6 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
         return diag, norms
 
     K = np.empty((n_x, n_y))
-    pairs = PairBlocks(n_x, None if symmetric else n_y, diagonal=False)
 
     with bar:  # closed even if a block raises
         diag_x, norms_x = self_pass(sx, ex)
@@ -326,7 +325,7 @@ def exact_kernel(images_x, images_y, layers, kind="ntk", *, batch_size=None, n_t
             if symmetric:
                 K[bj, bi] = K[bi, bj]
 
-        _map_blocks(cross_block, n_pairs, batch_size, n_threads, bar)
+        _map_blocks(cross_block, pairs.n_pairs, batch_size, n_threads, bar)
 
     if symmetric:
         K[np.arange(n_x), np.arange(n_x)] = diag_x
@@ -378,11 +377,13 @@ def scale_back(K, ex, ey, max_memory=None):
     return K
 
 
-def _map_blocks(fn, n_items, batch_size, n_threads, bar=None):
+def _map_blocks(fn, n_items, batch_size, n_threads, bar=None, per_thread=None):
     """Call ``fn(slice)`` on consecutive blocks, interleaved over threads (disjoint outputs).
 
     NumPy's element-wise kernels release the GIL, so threads use several cores. ``bar``
-    (a progress reporter) is told of every finished block.
+    (a progress reporter) is told of every finished block. ``per_thread``: a factory of
+    thread-local state (a workspace), made once per thread and passed as
+    ``fn(slice, state)``.
     """
     n_blocks = -(-n_items // batch_size)
     n_threads = max(1, min(n_threads, n_blocks))
@@ -391,8 +392,9 @@ def _map_blocks(fn, n_items, batch_size, n_threads, bar=None):
     def run_every(first):
         # thread ``first`` takes blocks first, first + n_threads, ...: ranges, not lists,
         # so the bookkeeping does not grow with the number of blocks
+        state = () if per_thread is None else (per_thread(),)
         for start in range(first * batch_size, n_items, n_threads * batch_size):
-            fn(slice(start, min(start + batch_size, n_items)))
+            fn(slice(start, min(start + batch_size, n_items)), *state)
             if bar is not None:
                 with lock:
                     bar.update()
